@@ -1,0 +1,111 @@
+import { NetlogError } from '../errors.js';
+import { openByteInput, type ByteInput } from './byte-input.js';
+import type { CaptureFormat } from './capture-format.js';
+import { PacketBatch } from './packet-batch.js';
+import type { CaptureInterface, PacketSource, SourceStats } from './packet-source.js';
+import { PcapFormat, PCAP_HEADER_LENGTH, isPcapMagic } from './pcap-format.js';
+import { PcapngFormat, PCAPNG_SHB } from './pcapng-format.js';
+import { ReadWindow } from './read-window.js';
+
+export interface FileSourceOptions {
+  /** Packets per batch. */
+  batchSize?: number;
+  /** Initial read buffer; it grows only for a record larger than itself. */
+  bufferBytes?: number;
+  onInterface?: (iface: CaptureInterface) => void;
+}
+
+/**
+ * Replays a pcap or pcapng file (gzip or not, `-` for stdin) at full speed. Memory is the read
+ * window plus one batch, whatever the file size.
+ */
+export class FileSource implements PacketSource {
+  readonly stats: SourceStats = { packets: 0, bytesRead: 0, blocksSkipped: 0 };
+  readonly interfaces: CaptureInterface[] = [];
+  /** Known once the magic has been read, before the first interface is declared. */
+  format: 'pcap' | 'pcapng' | null = null;
+  onInterface: ((iface: CaptureInterface) => void) | undefined;
+  private input: ByteInput | null = null;
+  private readonly batch: PacketBatch;
+  private readonly bufferBytes: number;
+
+  constructor(
+    readonly name: string,
+    options: FileSourceOptions = {},
+  ) {
+    this.batch = new PacketBatch(options.batchSize ?? 4096);
+    this.bufferBytes = options.bufferBytes ?? 4 * 1024 * 1024;
+    this.onInterface = options.onInterface;
+  }
+
+  async *batches(): AsyncIterableIterator<PacketBatch> {
+    const input = await openByteInput(this.name);
+    this.input = input;
+    try {
+      const w = new ReadWindow(input, this.bufferBytes);
+      const format = await this.openFormat(w);
+      const batch = this.batch;
+      for (;;) {
+        batch.count = 0;
+        const need = format.parse(w, batch);
+        this.stats.packets += batch.count;
+        this.stats.bytesRead = w.at(w.pos);
+        this.stats.blocksSkipped = format.blocksSkipped;
+        if (batch.count > 0) yield batch;
+        if (need === 0) continue;
+        if (!(await w.fill(need))) {
+          if (w.available === 0) return;
+          throw new NetlogError(
+            'ERR_CAPTURE_TRUNCATED',
+            `capture ends inside a record: ${w.available} of ${need} bytes present after packet ${this.stats.packets}`,
+            { file: this.name, offset: w.at(w.pos) },
+          );
+        }
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  private async openFormat(w: ReadWindow): Promise<CaptureFormat> {
+    const ctx = {
+      file: this.name,
+      onInterface: (iface: CaptureInterface) => {
+        this.interfaces.push(iface);
+        this.onInterface?.(iface);
+      },
+    };
+    if (!(await w.fill(4))) {
+      throw new NetlogError('ERR_CAPTURE_TRUNCATED', `capture is ${w.available} bytes long, too short for a file header`, {
+        file: this.name,
+        offset: 0,
+      });
+    }
+    const magic = w.buf.readUInt32LE(w.pos);
+    if (magic === PCAPNG_SHB) {
+      this.format = 'pcapng';
+      return new PcapngFormat(ctx);
+    }
+    if (isPcapMagic(magic)) {
+      this.format = 'pcap';
+      if (!(await w.fill(PCAP_HEADER_LENGTH))) {
+        throw new NetlogError('ERR_CAPTURE_TRUNCATED', `pcap file header cut short at ${w.available} of 24 bytes`, {
+          file: this.name,
+          offset: 0,
+        });
+      }
+      return new PcapFormat(w, ctx);
+    }
+    throw new NetlogError(
+      'ERR_CAPTURE_BAD_MAGIC',
+      `not a pcap, pcapng or gzip capture (magic 0x${magic.toString(16).padStart(8, '0')})`,
+      { file: this.name, offset: 0 },
+    );
+  }
+
+  async close(): Promise<void> {
+    const input = this.input;
+    this.input = null;
+    if (input) await input.close();
+  }
+}

@@ -1,0 +1,117 @@
+import { NetlogError } from '../errors.js';
+import type { PacketBatch } from './packet-batch.js';
+import type { ReadWindow } from './read-window.js';
+import { MAX_PACKET_LENGTH, type CaptureFormat, type FormatContext } from './capture-format.js';
+
+/** Classic libpcap file magics, as read little-endian from the first four bytes. */
+const MAGIC_USEC = 0xa1b2c3d4;
+const MAGIC_NSEC = 0xa1b23c4d;
+/** Alexey Kuznetzov's patched libpcap: records carry 8 more header bytes (libpcap sf-pcap.c). */
+const MAGIC_KUZNETZOV = 0xa1b2cd34;
+
+export const PCAP_HEADER_LENGTH = 24;
+
+export function isPcapMagic(magicLE: number): boolean {
+  return pcapVariant(magicLE) !== null;
+}
+
+function pcapVariant(magicLE: number): { le: boolean; nsec: boolean; recordHeader: number } | null {
+  const swapped = (((magicLE & 0xff) << 24) | ((magicLE & 0xff00) << 8) | ((magicLE >>> 8) & 0xff00) | (magicLE >>> 24)) >>> 0;
+  for (const [magic, le] of [
+    [magicLE, true],
+    [swapped, false],
+  ] as const) {
+    if (magic === MAGIC_USEC) return { le, nsec: false, recordHeader: 16 };
+    if (magic === MAGIC_NSEC) return { le, nsec: true, recordHeader: 16 };
+    if (magic === MAGIC_KUZNETZOV) return { le, nsec: false, recordHeader: 24 };
+  }
+  return null;
+}
+
+/** Classic pcap (tcpdump.org/manpages/pcap-savefile.5.html): one link type per file. */
+export class PcapFormat implements CaptureFormat {
+  readonly blocksSkipped = 0;
+  private readonly le: boolean;
+  private readonly nsecPerUnit: number;
+  private readonly unitsPerSecond: number;
+  private readonly recordHeader: number;
+  private readonly linkType: number;
+  /** Files older than 2.3 have caplen and len swapped (libpcap's swap_pseudo_headers). */
+  private readonly swappedLengths: boolean;
+
+  /** `w` holds at least PCAP_HEADER_LENGTH bytes at `w.pos`; the header is consumed. */
+  constructor(
+    w: ReadWindow,
+    private readonly ctx: FormatContext,
+  ) {
+    const b = w.buf;
+    const p = w.pos;
+    const v = pcapVariant(b.readUInt32LE(p));
+    if (v === null) throw new Error('PcapFormat: not a pcap magic');
+    this.le = v.le;
+    this.recordHeader = v.recordHeader;
+    this.nsecPerUnit = v.nsec ? 1 : 1000;
+    this.unitsPerSecond = v.nsec ? 1e9 : 1e6;
+    const u16 = (o: number) => (v.le ? b.readUInt16LE(p + o) : b.readUInt16BE(p + o));
+    const u32 = (o: number) => (v.le ? b.readUInt32LE(p + o) : b.readUInt32BE(p + o));
+    const major = u16(4);
+    const minor = u16(6);
+    if (major !== 2) {
+      throw new NetlogError('ERR_CAPTURE_CORRUPT', `pcap version ${major}.${minor} is not 2.x`, {
+        file: ctx.file,
+        offset: w.at(p + 4),
+      });
+    }
+    this.swappedLengths = minor < 3;
+    // The upper bits of the link type field carry FCS information (LT_LINKTYPE in libpcap).
+    this.linkType = u32(20) & 0x03ffffff;
+    ctx.onInterface({ id: 0, linkType: this.linkType, snapLength: u32(16), declaredAt: w.at(p + 20) });
+    w.pos = p + PCAP_HEADER_LENGTH;
+  }
+
+  parse(w: ReadWindow, batch: PacketBatch): number {
+    const b = w.buf;
+    const end = w.end;
+    const hl = this.recordHeader;
+    const le = this.le;
+    const linkType = this.linkType;
+    let p = w.pos;
+    batch.buf = b;
+    while (batch.count < batch.capacity) {
+      if (end - p < hl) {
+        w.pos = p;
+        return hl;
+      }
+      let sec = le ? b.readUInt32LE(p) : b.readUInt32BE(p);
+      let frac = le ? b.readUInt32LE(p + 4) : b.readUInt32BE(p + 4);
+      let capLen = le ? b.readUInt32LE(p + 8) : b.readUInt32BE(p + 8);
+      let origLen = le ? b.readUInt32LE(p + 12) : b.readUInt32BE(p + 12);
+      if (this.swappedLengths && capLen > origLen) {
+        const t = capLen;
+        capLen = origLen;
+        origLen = t;
+      }
+      if (capLen > MAX_PACKET_LENGTH) {
+        w.pos = p;
+        throw new NetlogError(
+          'ERR_CAPTURE_CORRUPT',
+          `record captured length ${capLen} exceeds the maximum of ${MAX_PACKET_LENGTH}`,
+          { file: this.ctx.file, offset: w.at(p) },
+        );
+      }
+      if (end - p - hl < capLen) {
+        w.pos = p;
+        return hl + capLen;
+      }
+      if (frac >= this.unitsPerSecond) {
+        // Out-of-range fraction: carry whole seconds rather than emit a nonsense time.
+        sec += Math.floor(frac / this.unitsPerSecond);
+        frac %= this.unitsPerSecond;
+      }
+      batch.push(p + hl, capLen, origLen, sec, frac * this.nsecPerUnit, linkType, 0);
+      p += hl + capLen;
+    }
+    w.pos = p;
+    return 0;
+  }
+}

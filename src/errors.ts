@@ -1,0 +1,42 @@
+/**
+ * Every error netlog raises on purpose is a NetlogError with a stable `code`, so callers and
+ * tests match on codes, not on message text (the undici convention).
+ */
+export type NetlogErrorCode =
+  | 'ERR_CAPTURE_OPEN' // the file or stream could not be opened or read
+  | 'ERR_CAPTURE_BAD_MAGIC' // not a pcap, pcapng or gzip file
+  | 'ERR_CAPTURE_TRUNCATED' // the capture ends in the middle of a header or record
+  | 'ERR_CAPTURE_CORRUPT' // a length or field that cannot be right (bounded before use)
+  | 'ERR_LINKTYPE_UNSUPPORTED' // a link type the decoder has no walker for
+  | 'ERR_CONFIG_INVALID'; // a bad option or configuration value
+
+export interface NetlogErrorPlace {
+  /** File name, `-` for standard input. */
+  file?: string;
+  /** Byte offset in the (decompressed) capture where the bad structure starts. */
+  offset?: number;
+}
+
+export class NetlogError extends Error {
+  readonly code: NetlogErrorCode;
+  readonly file: string | undefined;
+  readonly offset: number | undefined;
+
+  constructor(code: NetlogErrorCode, message: string, place: NetlogErrorPlace = {}) {
+    const where =
+      place.file === undefined
+        ? ''
+        : place.offset === undefined
+          ? `${place.file}: `
+          : `${place.file} at byte ${place.offset}: `;
+    super(`${where}${message}`);
+    this.name = 'NetlogError';
+    this.code = code;
+    this.file = place.file;
+    this.offset = place.offset;
+  }
+}
+
+export function isNetlogError(e: unknown): e is NetlogError {
+  return e instanceof NetlogError;
+}
