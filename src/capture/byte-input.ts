@@ -20,7 +20,8 @@ const GZIP_MAGIC_1 = 0x8b;
  * Opens `path` (`-` for standard input) and unwraps gzip, detected by its magic bytes as
  * tcpdump and tshark do, whatever the file is called.
  */
-export async function openByteInput(path: string): Promise<ByteInput> {
+export async function openByteInput(path: string, stream?: Readable): Promise<ByteInput> {
+  if (stream) return openStream(path, stream);
   if (path === '-') return openStream('-', process.stdin);
   let fh: FileHandle;
   try {

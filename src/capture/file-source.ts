@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { NetlogError } from '../errors.js';
 import { openByteInput, type ByteInput } from './byte-input.js';
 import type { CaptureFormat } from './capture-format.js';
@@ -13,6 +14,8 @@ export interface FileSourceOptions {
   /** Initial read buffer; it grows only for a record larger than itself. */
   bufferBytes?: number;
   onInterface?: (iface: CaptureInterface) => void;
+  /** Read this stream instead of opening the file; `name` then only names it in messages. */
+  stream?: Readable;
 }
 
 /**
@@ -28,6 +31,7 @@ export class FileSource implements PacketSource {
   private input: ByteInput | null = null;
   private readonly batch: PacketBatch;
   private readonly bufferBytes: number;
+  private readonly stream: Readable | undefined;
 
   constructor(
     readonly name: string,
@@ -36,10 +40,11 @@ export class FileSource implements PacketSource {
     this.batch = new PacketBatch(options.batchSize ?? 4096);
     this.bufferBytes = options.bufferBytes ?? 4 * 1024 * 1024;
     this.onInterface = options.onInterface;
+    this.stream = options.stream;
   }
 
   async *batches(): AsyncIterableIterator<PacketBatch> {
-    const input = await openByteInput(this.name);
+    const input = await openByteInput(this.name, this.stream);
     this.input = input;
     try {
       const w = new ReadWindow(input, this.bufferBytes);
@@ -47,11 +52,18 @@ export class FileSource implements PacketSource {
       const batch = this.batch;
       for (;;) {
         batch.count = 0;
-        const need = format.parse(w, batch);
+        let need = 0;
+        let failure: unknown = null;
+        try {
+          need = format.parse(w, batch);
+        } catch (e) {
+          failure = e; // the records parsed before the bad one are still delivered
+        }
         this.stats.packets += batch.count;
         this.stats.bytesRead = w.at(w.pos);
         this.stats.blocksSkipped = format.blocksSkipped;
         if (batch.count > 0) yield batch;
+        if (failure !== null) throw failure;
         if (need === 0) continue;
         if (!(await w.fill(need))) {
           if (w.available === 0) return;

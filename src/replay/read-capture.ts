@@ -1,4 +1,4 @@
-import { FileSource } from '../capture/file-source.js';
+import { FileSource, type FileSourceOptions } from '../capture/file-source.js';
 import type { PacketBatch } from '../capture/packet-batch.js';
 import type { CaptureInterface } from '../capture/packet-source.js';
 import { Decoder } from '../decode/decoder.js';
@@ -34,9 +34,11 @@ export async function readCapture(
   file: string,
   onPacket: DecodedPacketHandler,
   decoder: Decoder = new Decoder(),
+  sourceOptions: FileSourceOptions = {},
 ): Promise<CaptureReport> {
   const report: CaptureReport = { file, packets: 0, bytes: 0, tally: {}, interfaces: [], warnings: [], error: null };
   const source = new FileSource(file, {
+    ...sourceOptions,
     onInterface: (iface) => {
       if (isSupportedLinkType(iface.linkType)) return;
       const err = new NetlogError(

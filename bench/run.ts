@@ -1,0 +1,71 @@
+/**
+ * `npm run bench`: netlog's benchmarks, never part of `npm test`. Each case runs in a child
+ * process (its own peak RSS) several times over an input the bench makes itself; the table shows
+ * the median run. BENCH_PACKETS sets the synthetic capture's size (default 2.5M), BENCH_RUNS the
+ * repetitions (default 5).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeSyntheticCapture } from './synthetic-capture.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, '..', '..', 'bench', 'out');
+const PACKETS = Number(process.env.BENCH_PACKETS ?? 2_500_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+interface CaseResult {
+  packets: number;
+  seconds: number;
+  packetsPerSecond: number;
+  peakRssMiB: number;
+}
+
+function median(results: CaseResult[]): CaseResult {
+  return [...results].sort((a, b) => a.seconds - b.seconds)[Math.floor(results.length / 2)]!;
+}
+
+function runCase(script: string, args: string[]): CaseResult {
+  const results: CaseResult[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const line = execFileSync(process.execPath, [join(here, script), ...args], { encoding: 'utf8' });
+    results.push(JSON.parse(line));
+  }
+  return median(results);
+}
+
+function hasNodePcap(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pcap');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+mkdirSync(out, { recursive: true });
+const capture = join(out, `synthetic-${PACKETS}.pcap`);
+if (!existsSync(capture)) {
+  const t = Date.now();
+  const s = writeSyntheticCapture(capture, PACKETS);
+  console.log(`made ${capture}: ${s.packets} packets, ${s.sessions} sessions, ${(s.bytes / 2 ** 20).toFixed(0)} MiB in ${Date.now() - t} ms`);
+}
+// Warm the page cache so every case reads from memory.
+execFileSync('cat', [capture], { stdio: ['ignore', 'ignore', 'inherit'] });
+console.log(`input: ${capture} (${(statSync(capture).size / 2 ** 20).toFixed(0)} MiB), median of ${RUNS} runs, node ${process.version}`);
+
+const rows: Array<[string, CaseResult]> = [];
+for (const mode of ['read', 'decode'] as const) {
+  rows.push([`netlog reader, ${mode === 'read' ? 'read only' : 'read + decode'}`, runCase('read-decode.js', ['ours', mode, capture])]);
+  if (hasNodePcap()) {
+    rows.push([`node_pcap (libpcap), ${mode === 'read' ? 'read only' : 'read + decode'}`, runCase('read-decode.js', ['pcap', mode, capture])]);
+  }
+}
+if (!hasNodePcap()) console.log('node_pcap not installed: `npm install --no-save pcap` to compare against it');
+
+console.log('\n| case | packets | seconds | packets/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
+for (const [name, r] of rows) {
+  console.log(`| ${name} | ${r.packets} | ${r.seconds.toFixed(3)} | ${(r.packetsPerSecond / 1e6).toFixed(2)} M | ${r.peakRssMiB.toFixed(0)} |`);
+}
