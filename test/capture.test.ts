@@ -136,7 +136,7 @@ describe('capture file reader', () => {
       const a: number[][] = [];
       const b: number[][] = [];
       await readCapture(file, seen(a));
-      const r = await readCapture(file, seen(b), undefined, { bufferBytes: 64, batchSize: 1 });
+      const r = await readCapture(file, seen(b), { source: { bufferBytes: 64, batchSize: 1 } });
       expect(r.error).toBeNull();
       expect(b).toEqual(a);
     }
@@ -144,7 +144,7 @@ describe('capture file reader', () => {
 
   it('reads from a stream, plain or gzip, as from a file', async () => {
     for (const bytes of [tunBytes, gzipSync(tunBytes)]) {
-      const r = await readCapture('-', () => {}, undefined, { stream: Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]) });
+      const r = await readCapture('-', () => {}, { source: { stream: Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]) } });
       expect(r.error).toBeNull();
       expect(r.packets).toBe(tunRecordOffsets.length);
     }

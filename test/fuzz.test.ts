@@ -43,7 +43,7 @@ describe('fuzz: mutated captures through reader and decoder', () => {
           for (const f of m.flips) bytes[f.at] = f.value;
           for (const w of m.words) bytes.writeUInt32LE(w.value, w.at);
           const input = bytes.subarray(0, m.keep);
-          const report = await readCapture('fuzz', () => {}, undefined, { stream: Readable.from([input]), bufferBytes: 4096 });
+          const report = await readCapture('fuzz', () => {}, { source: { stream: Readable.from([input]), bufferBytes: 4096 } });
           const counted = Object.values(report.tally).reduce((a, b) => a + b, 0);
           expect(counted).toBe(report.packets);
         }),

@@ -1,12 +1,26 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { decodeCommand } from './decode-command.js';
+import { REPLAY_DEFAULTS, replayCommand } from './replay-command.js';
 
 const program = new Command();
 program
   .name('netlog')
   .description('Session log for zero-trust tunnels: one row per TCP/UDP session from live or recorded packets')
   .version('0.1.0');
+
+program
+  .command('replay')
+  .description('replay captures at full speed and print one record per TCP/UDP session, in the order sessions end')
+  .argument('<files...>', 'pcap or pcapng files, gzip or not; - for standard input')
+  .option('-f, --format <format>', 'jsonl, csv or table', 'jsonl')
+  .option('--max-flows <n>', 'flow table bound; the least recently active flow is recorded as evicted beyond it', REPLAY_DEFAULTS.maxFlows)
+  .option('--tcp-established-timeout <s>', 'idle timeout of an established TCP connection', REPLAY_DEFAULTS.tcpEstablishedTimeout)
+  .option('--tcp-transient-timeout <s>', 'idle timeout of TCP in handshake, half-open or closing', REPLAY_DEFAULTS.tcpTransientTimeout)
+  .option('--udp-timeout <s>', 'idle timeout of a UDP exchange', REPLAY_DEFAULTS.udpTimeout)
+  .option('--linger <s>', 'after FIN both ways or RST, how long late packets still join the session', REPLAY_DEFAULTS.linger)
+  .option('-q, --quiet', 'no summary on stderr')
+  .action(replayCommand);
 
 program
   .command('decode')

@@ -30,15 +30,20 @@ export interface CaptureReport {
  * unsupported interface is a warning (its packets are counted as linktype-unsupported) and is
  * an error only if no interface of the file is supported.
  */
-export async function readCapture(
-  file: string,
-  onPacket: DecodedPacketHandler,
-  decoder: Decoder = new Decoder(),
-  sourceOptions: FileSourceOptions = {},
-): Promise<CaptureReport> {
+export interface ReadCaptureOptions {
+  /** A decoder to reuse across files (its counters accumulate); a new one by default. */
+  decoder?: Decoder;
+  source?: FileSourceOptions;
+  /** Awaited after each batch: where a consumer applies backpressure (a slow stdout, a db). */
+  afterBatch?: () => Promise<void> | void;
+}
+
+export async function readCapture(file: string, onPacket: DecodedPacketHandler, options: ReadCaptureOptions = {}): Promise<CaptureReport> {
+  const decoder = options.decoder ?? new Decoder();
+  const afterBatch = options.afterBatch;
   const report: CaptureReport = { file, packets: 0, bytes: 0, tally: {}, interfaces: [], warnings: [], error: null };
   const source = new FileSource(file, {
-    ...sourceOptions,
+    ...options.source,
     onInterface: (iface) => {
       if (isSupportedLinkType(iface.linkType)) return;
       const err = new NetlogError(
@@ -55,6 +60,7 @@ export async function readCapture(
       for (let i = 0; i < batch.count; i++) {
         if (decoder.decodeAt(batch, i) === Skip.NONE) onPacket(decoder.info, batch, i);
       }
+      if (afterBatch) await afterBatch();
     }
     if (report.warnings.length > 0 && !source.interfaces.some((f) => isSupportedLinkType(f.linkType))) {
       report.error = report.warnings.shift()!;

@@ -1,0 +1,66 @@
+import { NetlogError } from '../errors.js';
+import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from '../flow/flow-tracker.js';
+import { replay } from '../replay/replay.js';
+import { SESSION_FORMATS, SessionWriter, type SessionFormat } from './session-writer.js';
+
+export interface ReplayCommandOptions {
+  format: string;
+  maxFlows: string;
+  tcpEstablishedTimeout: string;
+  tcpTransientTimeout: string;
+  udpTimeout: string;
+  linger: string;
+  quiet?: boolean;
+}
+
+function number(name: string, text: string, integer = false): number {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
+    throw new NetlogError('ERR_CONFIG_INVALID', `--${name} must be ${integer ? 'a whole number' : 'a number'} >= 0, not "${text}"`);
+  }
+  return v;
+}
+
+/** `netlog replay FILE...`: sessions on stdout, a summary on stderr. */
+export async function replayCommand(files: string[], opts: ReplayCommandOptions): Promise<void> {
+  if (!SESSION_FORMATS.includes(opts.format as SessionFormat)) {
+    throw new NetlogError('ERR_CONFIG_INVALID', `--format must be one of ${SESSION_FORMATS.join(', ')}, not "${opts.format}"`);
+  }
+  const writer = new SessionWriter(process.stdout, opts.format as SessionFormat);
+  const maxFlows = number('max-flows', opts.maxFlows, true);
+  if (maxFlows < 1) throw new NetlogError('ERR_CONFIG_INVALID', '--max-flows must be at least 1');
+  const { reports, tracker, decoder } = await replay(files, {
+    maxFlows,
+    timeouts: {
+      tcpEstablishedS: number('tcp-established-timeout', opts.tcpEstablishedTimeout),
+      tcpTransientS: number('tcp-transient-timeout', opts.tcpTransientTimeout),
+      udpS: number('udp-timeout', opts.udpTimeout),
+      lingerS: number('linger', opts.linger),
+    },
+    onSession: writer.write,
+    afterBatch: writer.drain,
+  });
+  let failed = false;
+  for (const r of reports) {
+    for (const w of r.warnings) process.stderr.write(`netlog: warning ${w.code}: ${w.message}\n`);
+    if (r.error) {
+      failed = true;
+      process.stderr.write(`netlog: ${r.error.code}: ${r.error.message} (${r.packets} packets before it were used)\n`);
+    }
+  }
+  if (!opts.quiet) {
+    const packets = reports.reduce((a, r) => a + r.packets, 0);
+    const ended = Object.entries(tracker.ended).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ');
+    const skipped = Object.entries(decoder.tally()).filter(([k]) => k !== 'decoded').map(([k, n]) => `${k}=${n}`).join(' ');
+    process.stderr.write(`netlog: ${packets} packets, ${writer.count} sessions (${ended || 'none'}); skipped: ${skipped || 'none'}\n`);
+  }
+  if (failed) process.exitCode = 1;
+}
+
+export const REPLAY_DEFAULTS = {
+  maxFlows: String(DEFAULT_MAX_FLOWS),
+  tcpEstablishedTimeout: String(DEFAULT_TIMEOUTS.tcpEstablishedS),
+  tcpTransientTimeout: String(DEFAULT_TIMEOUTS.tcpTransientS),
+  udpTimeout: String(DEFAULT_TIMEOUTS.udpS),
+  linger: String(DEFAULT_TIMEOUTS.lingerS),
+};

@@ -1,0 +1,480 @@
+import { formatEndpoint, formatIpv4, formatIpv6 } from '../decode/address.js';
+import { Fragment, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from '../decode/packet-info.js';
+import { NetlogError } from '../errors.js';
+import { Endpoint, History, historyLetter, tcpConnState, udpConnState } from './conn-state.js';
+import { FlowSlots, KEY_WORDS, NIL, resized } from './flow-slots.js';
+import type { EndReason, SessionRecord } from './session-record.js';
+
+export interface FlowTimeouts {
+  /** Idle timeout of an established TCP connection, seconds (default 2 h). */
+  tcpEstablishedS: number;
+  /** Idle timeout of a TCP connection in its handshake, half-open or closing, seconds (30). */
+  tcpTransientS: number;
+  /** Idle timeout of a UDP exchange, seconds (60). */
+  udpS: number;
+  /** After FIN both ways, or a RST: how long late packets (the last ACK, a retransmitted FIN
+   *  whose ACK was lost, a second RST) still join the session before it is recorded, seconds
+   *  (1). A new SYN on the 4-tuple records it at once. */
+  lingerS: number;
+}
+
+export const DEFAULT_TIMEOUTS: FlowTimeouts = { tcpEstablishedS: 7200, tcpTransientS: 30, udpS: 60, lingerS: 1 };
+export const DEFAULT_MAX_FLOWS = 1_000_000;
+
+export interface FlowTrackerOptions {
+  maxFlows?: number;
+  timeouts?: Partial<FlowTimeouts>;
+  /** Receives each finished session, in the order sessions end. */
+  onSession: (record: SessionRecord) => void;
+}
+
+// Lists a flow sits on, one per idle timeout; each ordered by last activity.
+const LIST_UDP = 0;
+const LIST_TCP_ESTABLISHED = 1;
+const LIST_TCP_TRANSIENT = 2;
+const LIST_LINGER = 3;
+const LISTS = 4;
+
+// Per-flow flags.
+const F_TCP = 1;
+/** The originator is the key's "hi" endpoint (the key orders endpoints, not roles). */
+const F_ORIG_IS_HI = 2;
+const F_SEQ_KNOWN_ORIG = 4;
+const F_SEQ_KNOWN_RESP = 8;
+/** Ended by FIN both ways (linger list) or by RST. */
+const F_ENDED_FIN = 16;
+const F_ENDED_RST = 32;
+
+const HISTORY_MAX = 18; // 9 letters, each at most once per direction
+const END_REASON_OF_LIST: EndReason[] = ['idle', 'idle', 'idle', 'fin'];
+
+/**
+ * Turns decoded TCP/UDP packets into sessions. One flow per symmetric 5-tuple in FlowSlots;
+ * TCP follows Zeek's endpoint states, counts payload bytes from sequence space and keeps Zeek's
+ * history letters; UDP counts payload lengths. Every way a flow ends (FIN, RST, idle timeout,
+ * LRU eviction, end of capture, shutdown) goes through `end`, which emits exactly one
+ * SessionRecord. Per packet nothing is allocated: the key is built in a reused probe and all
+ * state lives in typed arrays.
+ */
+export class FlowTracker {
+  readonly timeouts: FlowTimeouts;
+  private readonly timeoutUs: Float64Array;
+  private readonly slots: FlowSlots;
+  private readonly onSession: (record: SessionRecord) => void;
+  private readonly probe = new Uint32Array(KEY_WORDS);
+  /** Packet time of the next expiry sweep, µs. */
+  private nextSweepUs = 0;
+  /** Latest packet time seen, µs: the tracker's clock. */
+  nowUs = 0;
+
+  // Per-flow state (index = slot; [2 * slot + 0] originator, [2 * slot + 1] responder).
+  private flags = new Uint8Array(0);
+  private firstUs = new Float64Array(0);
+  private lastUs = new Float64Array(0);
+  private packets = new Float64Array(0);
+  /** UDP: payload bytes. TCP: sequence-space high-water mark relative to seqBase. */
+  private bytes = new Float64Array(0);
+  private missed = new Float64Array(0);
+  /** The most recent sequence gap, relative [start, end), so a late segment can fill it. */
+  private holeStart = new Float64Array(0);
+  private holeEnd = new Float64Array(0);
+  private seqBase = new Uint32Array(0);
+  private endpoint = new Uint8Array(0);
+  private historySeen = new Uint32Array(0);
+  private history = new Uint8Array(0);
+  private historyLength = new Uint8Array(0);
+
+  /** Flows ended so far, by reason. */
+  readonly ended: Record<EndReason, number> = { fin: 0, rst: 0, idle: 0, evicted: 0, shutdown: 0, 'capture-end': 0 };
+
+  constructor(options: FlowTrackerOptions) {
+    const maxFlows = options.maxFlows ?? DEFAULT_MAX_FLOWS;
+    if (!Number.isInteger(maxFlows) || maxFlows < 1) {
+      throw new NetlogError('ERR_CONFIG_INVALID', `max flows must be a positive integer, not ${maxFlows}`);
+    }
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    for (const [name, v] of Object.entries(this.timeouts)) {
+      if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
+        throw new NetlogError('ERR_CONFIG_INVALID', `timeout ${name} must be a number of seconds >= 0, not ${v}`);
+      }
+    }
+    const t = this.timeouts;
+    this.timeoutUs = Float64Array.from([t.udpS, t.tcpEstablishedS, t.tcpTransientS, t.lingerS], (s) => s * 1e6);
+    this.onSession = options.onSession;
+    this.slots = new FlowSlots(maxFlows, LISTS, (cap) => this.grow(cap));
+  }
+
+  /** Flows open now. */
+  get openFlows(): number {
+    return this.slots.count;
+  }
+
+  get capacity(): number {
+    return this.slots.capacity;
+  }
+
+  private grow(cap: number): void {
+    this.flags = resized(this.flags, cap);
+    this.firstUs = resized(this.firstUs, cap);
+    this.lastUs = resized(this.lastUs, cap);
+    this.packets = resized(this.packets, 2 * cap);
+    this.bytes = resized(this.bytes, 2 * cap);
+    this.missed = resized(this.missed, 2 * cap);
+    this.holeStart = resized(this.holeStart, 2 * cap);
+    this.holeEnd = resized(this.holeEnd, 2 * cap);
+    this.seqBase = resized(this.seqBase, 2 * cap);
+    this.endpoint = resized(this.endpoint, 2 * cap);
+    this.historySeen = resized(this.historySeen, cap);
+    this.history = resized(this.history, HISTORY_MAX * cap);
+    this.historyLength = resized(this.historyLength, cap);
+  }
+
+  /** Accounts one decoded TCP or UDP packet captured at `tsSec` + `tsNsec`. */
+  packet(info: PacketInfo, tsSec: number, tsNsec: number): void {
+    const now = tsSec * 1e6 + Math.floor(tsNsec / 1000);
+    if (now > this.nowUs) this.nowUs = now;
+    if (this.nowUs >= this.nextSweepUs) {
+      this.expire(this.nowUs);
+      this.nextSweepUs = this.nowUs + 1e6;
+    }
+
+    // Symmetric key: the lower (address, port) endpoint first, so both directions meet.
+    const p = this.probe;
+    const srcLow = lessEndpoint(info);
+    if (srcLow) {
+      p[0] = info.src0; p[1] = info.src1; p[2] = info.src2; p[3] = info.src3;
+      p[4] = info.dst0; p[5] = info.dst1; p[6] = info.dst2; p[7] = info.dst3;
+      p[8] = ((info.srcPort << 16) | info.dstPort) >>> 0;
+    } else {
+      p[0] = info.dst0; p[1] = info.dst1; p[2] = info.dst2; p[3] = info.dst3;
+      p[4] = info.src0; p[5] = info.src1; p[6] = info.src2; p[7] = info.src3;
+      p[8] = ((info.dstPort << 16) | info.srcPort) >>> 0;
+    }
+    p[9] = (info.ipVersion << 8) | info.protocol;
+    const h = hashKey(p);
+    const tcp = info.protocol === IPPROTO_TCP;
+    const flags = tcp ? info.tcpFlags : 0;
+
+    let s = this.slots.find(p, h);
+    if (s !== NIL && tcp && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && this.startsNewConnection(s, info, srcLow)) {
+      this.end(s, this.flags[s]! & F_ENDED_RST ? 'rst' : this.flags[s]! & F_ENDED_FIN ? 'fin' : 'idle');
+      s = NIL;
+    }
+    if (s === NIL) s = this.create(p, h, info, srcLow, now);
+
+    const fromOrig = srcLow === ((this.flags[s]! & F_ORIG_IS_HI) === 0);
+    const d = 2 * s + (fromOrig ? 0 : 1);
+    this.packets[d]!++;
+    if (now > this.lastUs[s]!) this.lastUs[s] = now;
+    if (tcp) this.tcpPacket(s, d, fromOrig, info);
+    else this.bytes[d]! += info.payloadLength;
+    this.slots.touch(s, this.listFor(s));
+  }
+
+  /**
+   * A SYN on a 4-tuple already in the table is a new connection (ephemeral port reuse) when the
+   * old one has ended (FIN both ways or RST), or when its sequence number is not the old
+   * originator's ISN (a retransmitted SYN repeats it).
+   */
+  private startsNewConnection(s: number, info: PacketInfo, srcLow: boolean): boolean {
+    const f = this.flags[s]!;
+    if (f & (F_ENDED_FIN | F_ENDED_RST)) return true;
+    const fromOrig = srcLow === ((f & F_ORIG_IS_HI) === 0);
+    if (!fromOrig) return false;
+    const os = this.endpoint[2 * s]!;
+    if (os === Endpoint.CLOSED || os === Endpoint.RESET) return true;
+    return (f & F_SEQ_KNOWN_ORIG) !== 0 && ((info.seq + 1) >>> 0) !== this.seqBase[2 * s];
+  }
+
+  private create(p: Uint32Array, h: number, info: PacketInfo, srcLow: boolean, now: number): number {
+    if (this.slots.full) this.evictOne();
+    const tcp = info.protocol === IPPROTO_TCP;
+    const s = this.slots.allocate(p, h, tcp ? LIST_TCP_TRANSIENT : LIST_UDP);
+    // Originator: the SYN sender; the receiver of a SYN-ACK; otherwise the sender unless its
+    // port looks like the service (a well-known port, the lower one if both are), as Zeek
+    // decides for connections first seen mid-stream. A flip is marked '^' in the history.
+    let senderIsOrig: boolean;
+    let flipped = false;
+    const syn = tcp && (info.tcpFlags & TCP_SYN) !== 0;
+    if (syn) {
+      senderIsOrig = (info.tcpFlags & TCP_ACK) === 0;
+      flipped = !senderIsOrig;
+    } else {
+      senderIsOrig = !looksLikeService(info.srcPort, info.dstPort);
+      flipped = !senderIsOrig;
+    }
+    this.flags[s] = (tcp ? F_TCP : 0) | (senderIsOrig === srcLow ? 0 : F_ORIG_IS_HI);
+    this.firstUs[s] = now;
+    this.lastUs[s] = now;
+    for (let d = 2 * s; d < 2 * s + 2; d++) {
+      this.packets[d] = 0;
+      this.bytes[d] = 0;
+      this.missed[d] = 0;
+      this.holeStart[d] = 0;
+      this.holeEnd[d] = 0;
+      this.seqBase[d] = 0;
+      this.endpoint[d] = Endpoint.INACTIVE;
+    }
+    this.historySeen[s] = 0;
+    this.historyLength[s] = 0;
+    if (flipped) this.addHistory(s, History.FLIPPED, true);
+    return s;
+  }
+
+  private tcpPacket(s: number, d: number, fromOrig: boolean, info: PacketInfo): void {
+    const flags = info.tcpFlags;
+    const len = info.payloadLength;
+    const knownBit = fromOrig ? F_SEQ_KNOWN_ORIG : F_SEQ_KNOWN_RESP;
+    const e = this.endpoint;
+    const peer = fromOrig ? d + 1 : d - 1;
+
+    if (info.fragment === Fragment.LATER) {
+      // No TCP header: its bytes extend the segment its first fragment began.
+      this.bytes[d]! += len;
+      return;
+    }
+    if (flags & TCP_SYN) {
+      this.addHistory(s, flags & TCP_ACK ? History.SYN_ACK : History.SYN, fromOrig);
+      if ((this.flags[s]! & knownBit) === 0) {
+        this.seqBase[d] = (info.seq + 1) >>> 0; // the SYN takes one sequence number
+        this.flags[s]! |= knownBit;
+      }
+      if (e[d] === Endpoint.INACTIVE) e[d] = flags & TCP_ACK ? Endpoint.SYN_ACK_SENT : Endpoint.SYN_SENT;
+    } else if ((this.flags[s]! & knownBit) === 0) {
+      this.seqBase[d] = info.seq; // mid-stream: count from the first sequence number seen
+      this.flags[s]! |= knownBit;
+    }
+
+    if (len > 0 && (flags & TCP_RST) === 0) {
+      this.addHistory(s, History.DATA, fromOrig);
+      this.sequenceSpace(s, d, fromOrig, info.seq + (flags & TCP_SYN ? 1 : 0), len);
+    }
+
+    if (flags & TCP_RST) {
+      this.addHistory(s, History.RST, fromOrig);
+      e[d] = Endpoint.RESET;
+      this.flags[s]! |= F_ENDED_RST;
+      return;
+    }
+    if (flags & TCP_FIN) {
+      this.addHistory(s, History.FIN, fromOrig);
+      if (e[d] !== Endpoint.RESET) e[d] = Endpoint.CLOSED;
+      if (e[peer] === Endpoint.CLOSED) this.flags[s]! |= F_ENDED_FIN;
+      return;
+    }
+    if ((flags & TCP_SYN) === 0) {
+      if (len === 0 && flags & TCP_ACK) this.addHistory(s, History.ACK, fromOrig);
+      const st = e[d]!;
+      if (st === Endpoint.SYN_SENT || st === Endpoint.SYN_ACK_SENT) {
+        e[d] = Endpoint.ESTABLISHED;
+        if (e[peer] === Endpoint.SYN_SENT || e[peer] === Endpoint.SYN_ACK_SENT) e[peer] = Endpoint.ESTABLISHED;
+      } else if (st === Endpoint.INACTIVE) {
+        e[d] = e[peer] === Endpoint.SYN_SENT || e[peer] === Endpoint.SYN_ACK_SENT ? Endpoint.ESTABLISHED : Endpoint.PARTIAL;
+      }
+    }
+  }
+
+  /**
+   * Payload [seq, seq + len) of direction d against its high-water mark, in sequence numbers
+   * relative to seqBase, unwrapped across 2^32 (RFC 9293 modular comparison). Bytes are the
+   * high-water mark: a retransmission adds nothing; a jump past it is a gap counted in
+   * `missed`, which a late segment filling the latest gap gives back.
+   */
+  private sequenceSpace(s: number, d: number, fromOrig: boolean, seq: number, len: number): void {
+    const high = this.bytes[d]!;
+    const highSeq = (this.seqBase[d]! + high) >>> 0;
+    let start = high + ((seq - highSeq) | 0);
+    let end = start + len;
+    if (end <= 0) {
+      this.addHistory(s, History.RETRANSMIT, fromOrig);
+      return;
+    }
+    if (start < 0) start = 0;
+    if (start > high) {
+      this.missed[d]! += start - high;
+      this.holeStart[d] = high;
+      this.holeEnd[d] = start;
+      this.addHistory(s, History.GAP, fromOrig);
+    } else if (end <= high) {
+      // At or below the mark: a retransmission, or a late segment filling the latest gap.
+      const hs = this.holeStart[d]!;
+      const he = this.holeEnd[d]!;
+      const fillStart = start > hs ? start : hs;
+      const fillEnd = end < he ? end : he;
+      if (fillEnd > fillStart) {
+        this.missed[d]! -= fillEnd - fillStart;
+        if (fillStart === hs) this.holeStart[d] = fillEnd;
+        else if (fillEnd === he) this.holeEnd[d] = fillStart;
+        else this.holeEnd[d] = fillStart; // a middle piece: keep the lower part as the hole
+      } else {
+        this.addHistory(s, History.RETRANSMIT, fromOrig);
+      }
+      return;
+    }
+    if (end > high) this.bytes[d] = end;
+  }
+
+  private addHistory(s: number, event: number, fromOrig: boolean): void {
+    const bit = 1 << (event * 2 + (fromOrig ? 0 : 1));
+    if (this.historySeen[s]! & bit) return;
+    this.historySeen[s]! |= bit;
+    const n = this.historyLength[s]!;
+    this.history[s * HISTORY_MAX + n] = event * 2 + (fromOrig ? 0 : 1);
+    this.historyLength[s] = n + 1;
+  }
+
+  private listFor(s: number): number {
+    const f = this.flags[s]!;
+    if ((f & F_TCP) === 0) return LIST_UDP;
+    if (f & (F_ENDED_FIN | F_ENDED_RST)) return LIST_LINGER;
+    const os = this.endpoint[2 * s]!;
+    const rs = this.endpoint[2 * s + 1]!;
+    const established = (st: number) => st === Endpoint.ESTABLISHED || st === Endpoint.PARTIAL;
+    return established(os) && established(rs) ? LIST_TCP_ESTABLISHED : LIST_TCP_TRANSIENT;
+  }
+
+  /** Ends every flow idle past its list's timeout at packet (or wall) time `nowUs`. */
+  expire(nowUs: number): void {
+    const slots = this.slots;
+    for (let list = 0; list < LISTS; list++) {
+      const limit = nowUs - this.timeoutUs[list]!;
+      for (let s = slots.listTail[list]!; s !== NIL && this.lastUs[s]! <= limit; s = slots.listTail[list]!) {
+        this.end(s, this.flags[s]! & F_ENDED_RST ? 'rst' : END_REASON_OF_LIST[list]!);
+      }
+    }
+  }
+
+  /** The table is full: the least recently active flow of all lists makes room. */
+  private evictOne(): void {
+    const slots = this.slots;
+    let victim = NIL;
+    for (let list = 0; list < LISTS; list++) {
+      const t = slots.listTail[list]!;
+      if (t !== NIL && (victim === NIL || this.lastUs[t]! < this.lastUs[victim]!)) victim = t;
+    }
+    const f = this.flags[victim]!;
+    this.end(victim, f & F_ENDED_RST ? 'rst' : f & F_ENDED_FIN ? 'fin' : 'evicted');
+  }
+
+  /** Ends every open flow, oldest activity first: at end of capture or at shutdown. */
+  flush(reason: 'capture-end' | 'shutdown'): void {
+    for (;;) {
+      let oldest = NIL;
+      for (let list = 0; list < LISTS; list++) {
+        const t = this.slots.listTail[list]!;
+        if (t !== NIL && (oldest === NIL || this.lastUs[t]! < this.lastUs[oldest]!)) oldest = t;
+      }
+      if (oldest === NIL) return;
+      const f = this.flags[oldest]!;
+      this.end(oldest, f & F_ENDED_RST ? 'rst' : f & F_ENDED_FIN ? 'fin' : reason);
+    }
+  }
+
+  /** Sessions open now, as records with `duration: null` (for live views). */
+  openSessions(): SessionRecord[] {
+    const out: SessionRecord[] = [];
+    for (let list = 0; list < LISTS; list++) {
+      for (let s = this.slots.listHead[list]!; s !== NIL; s = this.slots.listNext[s]!) out.push(this.record(s, null));
+    }
+    return out;
+  }
+
+  /** The one place a flow ends: its record is emitted and its slot freed. */
+  private end(s: number, reason: EndReason): void {
+    this.ended[reason]++;
+    const record = this.record(s, reason);
+    this.slots.release(s);
+    this.onSession(record);
+  }
+
+  private record(s: number, reason: EndReason | null): SessionRecord {
+    const k = this.slots.key;
+    const b = s * KEY_WORDS;
+    const f = this.flags[s]!;
+    const v6 = k[b + 9]! >>> 8 === 6;
+    const lo = v6 ? formatIpv6(k[b]!, k[b + 1]!, k[b + 2]!, k[b + 3]!) : formatIpv4(k[b]!);
+    const hi = v6 ? formatIpv6(k[b + 4]!, k[b + 5]!, k[b + 6]!, k[b + 7]!) : formatIpv4(k[b + 4]!);
+    const loPort = k[b + 8]! >>> 16;
+    const hiPort = k[b + 8]! & 0xffff;
+    const origIsHi = (f & F_ORIG_IS_HI) !== 0;
+    const o = 2 * s;
+    let history = '';
+    for (let i = 0; i < this.historyLength[s]!; i++) {
+      const code = this.history[s * HISTORY_MAX + i]!;
+      history += historyLetter(code >> 1, (code & 1) === 0);
+    }
+    const tcp = (f & F_TCP) !== 0;
+    const startedAt = this.firstUs[s]! / 1e6;
+    const endedAt = reason === null ? null : this.lastUs[s]! / 1e6;
+    const sourceAddr = origIsHi ? formatEndpoint(hi, hiPort) : formatEndpoint(lo, loPort);
+    const destAddr = origIsHi ? formatEndpoint(lo, loPort) : formatEndpoint(hi, hiPort);
+    return {
+      timestamp: Math.floor(startedAt),
+      protocol: tcp ? 'tcp' : 'udp',
+      siteResourceId: null,
+      clientId: null,
+      userId: null,
+      sourceAddr,
+      destAddr,
+      duration: endedAt === null ? null : Math.round((this.lastUs[s]! - this.firstUs[s]!)) / 1e6,
+      bytesTx: this.bytes[o]!,
+      bytesRx: this.bytes[o + 1]!,
+      startedAt,
+      endedAt,
+      packetsTx: this.packets[o]!,
+      packetsRx: this.packets[o + 1]!,
+      missedBytesTx: this.missed[o]!,
+      missedBytesRx: this.missed[o + 1]!,
+      state: tcp
+        ? tcpConnState(this.endpoint[o]!, this.endpoint[o + 1]!, this.bytes[o]!, this.bytes[o + 1]!, history)
+        : udpConnState(this.packets[o]!, this.packets[o + 1]!),
+      history,
+      endReason: reason,
+      sessionId: sessionId(this.firstUs[s]!, tcp, sourceAddr, destAddr),
+      orgId: null,
+      siteId: null,
+    };
+  }
+}
+
+/** Does the packet's source endpoint sort before its destination (address words, then port)? */
+function lessEndpoint(i: PacketInfo): boolean {
+  if (i.src0 !== i.dst0) return i.src0 < i.dst0;
+  if (i.src1 !== i.dst1) return i.src1 < i.dst1;
+  if (i.src2 !== i.dst2) return i.src2 < i.dst2;
+  if (i.src3 !== i.dst3) return i.src3 < i.dst3;
+  return i.srcPort <= i.dstPort;
+}
+
+/** Mixes the ten key words (murmur3-style) into a 32-bit hash. */
+function hashKey(p: Uint32Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < KEY_WORDS; i++) {
+    h = Math.imul(h ^ p[i]!, 0x85ebca6b);
+    h ^= h >>> 13;
+  }
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** True when the source port is the likely service: well known, and lower if both are. */
+function looksLikeService(srcPort: number, dstPort: number): boolean {
+  if (srcPort >= 1024) return false;
+  return dstPort >= 1024 || srcPort < dstPort;
+}
+
+/** 64-bit FNV-1a of start time, protocol and endpoints, as 16 hex digits. */
+function sessionId(firstUs: number, tcp: boolean, source: string, dest: string): string {
+  const text = `${firstUs}|${tcp ? 6 : 17}|${source}|${dest}`;
+  let hHi = 0xcbf29ce4;
+  let hLo = 0x84222325;
+  for (let i = 0; i < text.length; i++) {
+    hLo ^= text.charCodeAt(i);
+    // multiply the 64-bit (hHi, hLo) by the FNV prime 0x100000001b3
+    const lo = hLo * 0x1b3;
+    const carry = Math.floor(lo / 4294967296);
+    hHi = (Math.imul(hHi, 0x1b3) + Math.imul(hLo, 0x100) + carry) >>> 0;
+    hLo = lo >>> 0;
+  }
+  return hHi.toString(16).padStart(8, '0') + hLo.toString(16).padStart(8, '0');
+}

@@ -1,0 +1,36 @@
+import { Decoder } from '../decode/decoder.js';
+import { FlowTracker, type FlowTrackerOptions } from '../flow/flow-tracker.js';
+import { readCapture, type CaptureReport } from './read-capture.js';
+
+export interface ReplayOptions extends FlowTrackerOptions {
+  /** Awaited after each batch of packets (backpressure from the session sink). */
+  afterBatch?: () => Promise<void> | void;
+}
+
+export interface ReplayResult {
+  reports: CaptureReport[];
+  tracker: FlowTracker;
+  decoder: Decoder;
+}
+
+/**
+ * Replays captures, in order, through one decoder and one flow table, as if they were one
+ * capture; at the end every flow still open is recorded with endReason `capture-end`. A file
+ * that stops with an error keeps what it delivered and the next file is still read.
+ */
+export async function replay(files: string[], options: ReplayOptions): Promise<ReplayResult> {
+  const tracker = new FlowTracker(options);
+  const decoder = new Decoder();
+  const reports: CaptureReport[] = [];
+  for (const file of files) {
+    reports.push(
+      await readCapture(file, (info, batch, i) => tracker.packet(info, batch.tsSec[i]!, batch.tsNsec[i]!), {
+        decoder,
+        afterBatch: options.afterBatch,
+      }),
+    );
+  }
+  tracker.flush('capture-end');
+  await options.afterBatch?.();
+  return { reports, tracker, decoder };
+}
