@@ -52,7 +52,8 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     const packets = reports.reduce((a, r) => a + r.packets, 0);
     const ended = Object.entries(tracker.ended).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ');
     const skipped = Object.entries(decoder.tally()).filter(([k]) => k !== 'decoded').map(([k, n]) => `${k}=${n}`).join(' ');
-    process.stderr.write(`netlog: ${packets} packets, ${writer.count} sessions (${ended || 'none'}); skipped: ${skipped || 'none'}\n`);
+    const clamped = decoder.lengthsClamped > 0 ? `; IP length cut to the frame: ${decoder.lengthsClamped}` : '';
+    process.stderr.write(`netlog: ${packets} packets, ${writer.count} sessions (${ended || 'none'}); skipped: ${skipped || 'none'}${clamped}\n`);
   }
   if (failed) process.exitCode = 1;
 }

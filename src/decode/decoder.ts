@@ -16,6 +16,8 @@ export class Decoder {
   readonly info = new PacketInfo();
   /** Packets per SkipReason; index 0 counts packets decoded to TCP or UDP. */
   readonly counts = new Float64Array(SKIP_REASON_NAMES.length);
+  /** Packets decoded with an IP length cut to the frame (counted, not skipped). */
+  lengthsClamped = 0;
   private readonly fragments = new FragmentTable();
 
   /** Decodes packet `i` of a batch. */
@@ -48,6 +50,7 @@ export class Decoder {
     else if (version === 6) r = decodeIpv6(b, l3, end, wireEnd, info);
     else return Skip.IP_VERSION_BAD;
     if (r !== Skip.NONE) return r;
+    if (info.lengthClamped) this.lengthsClamped++;
 
     const protocol = info.protocol;
     if (protocol !== IPPROTO_TCP && protocol !== IPPROTO_UDP) return Skip.OTHER_TRANSPORT;

@@ -15,7 +15,10 @@ export function decodeIpv4(b: Buffer, o: number, end: number, wireEnd: number, i
   // takes the length from the frame, and so do we.
   if (totalLength === 0) totalLength = wireEnd - o;
   if (totalLength < ihl) return Skip.IP_HEADER_BAD;
-  if (o + totalLength > wireEnd) return Skip.IP_LENGTH_EXCEEDS_FRAME;
+  // A length beyond the frame (a writer's wrong orig_len, a stripped trailer): use what the
+  // frame holds, as tshark does, and say so, rather than lose the packet from its flow.
+  info.lengthClamped = o + totalLength > wireEnd;
+  if (info.lengthClamped) totalLength = wireEnd - o;
 
   info.ipVersion = 4;
   info.l3Offset = o;

@@ -27,7 +27,9 @@ export function decodeIpv6(b: Buffer, o: number, end: number, wireEnd: number, i
   // Payload length 0: a jumbogram (found in hop-by-hop below) or a GSO/BIG TCP super-packet
   // before segmentation; until a jumbo option says otherwise, the frame gives the length.
   let ipEnd = payloadLength === 0 ? wireEnd : o + 40 + payloadLength;
-  if (ipEnd > wireEnd) return Skip.IP_LENGTH_EXCEEDS_FRAME;
+  // Beyond the frame: cut to the frame, as for IPv4.
+  info.lengthClamped = ipEnd > wireEnd;
+  if (info.lengthClamped) ipEnd = wireEnd;
 
   info.ipVersion = 6;
   info.l3Offset = o;
@@ -66,7 +68,10 @@ export function decodeIpv6(b: Buffer, o: number, end: number, wireEnd: number, i
       const jumbo = jumboLength(b, p + 2, p + length);
       if (jumbo > 0) {
         ipEnd = o + 40 + jumbo;
-        if (ipEnd > wireEnd) return Skip.IP_LENGTH_EXCEEDS_FRAME;
+        if (ipEnd > wireEnd) {
+          info.lengthClamped = true;
+          ipEnd = wireEnd;
+        }
       }
     }
     next = b[p]!;

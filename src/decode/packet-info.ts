@@ -10,13 +10,12 @@ export const Skip = {
   IP_TRUNCATED: 4,
   IP_VERSION_BAD: 5,
   IP_HEADER_BAD: 6,
-  IP_LENGTH_EXCEEDS_FRAME: 7,
-  IPV6_EXTENSION_BAD: 8,
-  OTHER_TRANSPORT: 9,
-  TRANSPORT_TRUNCATED: 10,
-  TCP_HEADER_BAD: 11,
-  UDP_HEADER_BAD: 12,
-  FRAGMENT_UNMATCHED: 13,
+  IPV6_EXTENSION_BAD: 7,
+  OTHER_TRANSPORT: 8,
+  TRANSPORT_TRUNCATED: 9,
+  TCP_HEADER_BAD: 10,
+  UDP_HEADER_BAD: 11,
+  FRAGMENT_UNMATCHED: 12,
 } as const;
 export type SkipReason = (typeof Skip)[keyof typeof Skip];
 
@@ -29,7 +28,6 @@ export const SKIP_REASON_NAMES: readonly string[] = [
   'ip-truncated',
   'ip-version-bad',
   'ip-header-bad',
-  'ip-length-exceeds-frame',
   'ipv6-extension-bad',
   'other-transport',
   'transport-truncated',
@@ -95,6 +93,8 @@ export class PacketInfo {
   l3Offset = 0;
   /** Bytes from the transport header to the end of the IP payload, per the IP length fields. */
   l4Length = 0;
+  /** The IP length claimed more than the frame holds and was cut to the frame. */
+  lengthClamped = false;
   l4Offset = 0;
   payloadOffset = 0;
 }

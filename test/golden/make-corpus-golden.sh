@@ -2,7 +2,8 @@
 # Regenerates the independent references for ../shared/corpus:
 #  - corpus-packets.tsv: every capture's packet count as Wireshark's capinfos reads it
 #    ("-" where capinfos cannot read the file, with its reason);
-#  - corpus/*.packets.tsv: tshark's per-packet view of the files listed in corpus/FILES.
+#  - corpus/*.packets.tsv: tshark's per-packet view of the files listed in corpus/FILES;
+#  - corpus/*.streams.tsv: tshark's TCP/UDP streams of the files in corpus/SESSION_FILES.
 # Needs tshark (which brings capinfos).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,3 +19,6 @@ CORPUS=${CORPUS:-../../../shared/corpus}
 while read -r f; do
   ../../fixtures/tshark-packets.sh "$CORPUS/$f" > "corpus/$(echo "$f" | tr / _).packets.tsv"
 done < corpus/FILES
+while read -r f; do
+  ../../fixtures/tshark-streams.sh "$CORPUS/$f" > "corpus/$(echo "$f" | tr / _).streams.tsv"
+done < corpus/SESSION_FILES
