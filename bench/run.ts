@@ -21,16 +21,20 @@ interface CaseResult {
   seconds: number;
   packetsPerSecond: number;
   peakRssMiB: number;
+  sessions?: number;
+  sessionsPerSecond?: number;
+  flows?: number;
+  bytesPerFlow?: number;
 }
 
 function median(results: CaseResult[]): CaseResult {
   return [...results].sort((a, b) => a.seconds - b.seconds)[Math.floor(results.length / 2)]!;
 }
 
-function runCase(script: string, args: string[]): CaseResult {
+function runCase(script: string, args: string[], nodeFlags: string[] = [], runs = RUNS): CaseResult {
   const results: CaseResult[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const line = execFileSync(process.execPath, [join(here, script), ...args], { encoding: 'utf8' });
+  for (let i = 0; i < runs; i++) {
+    const line = execFileSync(process.execPath, [...nodeFlags, join(here, script), ...args], { encoding: 'utf8' });
     results.push(JSON.parse(line));
   }
   return median(results);
@@ -64,8 +68,26 @@ for (const mode of ['read', 'decode'] as const) {
   }
 }
 if (!hasNodePcap()) console.log('node_pcap not installed: `npm install --no-save pcap` to compare against it');
+const replayRow = runCase('replay-case.js', [capture]);
 
-console.log('\n| case | packets | seconds | packets/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
+console.log('\n## Capture reader and decoder\n');
+console.log('| case | packets | seconds | packets/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
 for (const [name, r] of rows) {
   console.log(`| ${name} | ${r.packets} | ${r.seconds.toFixed(3)} | ${(r.packetsPerSecond / 1e6).toFixed(2)} M | ${r.peakRssMiB.toFixed(0)} |`);
+}
+
+console.log('\n## End-to-end replay: read, decode, flow table, JSON lines to /dev/null\n');
+console.log('| packets | sessions | seconds | packets/s | sessions/s | peak RSS MiB |\n|---:|---:|---:|---:|---:|---:|');
+const r = replayRow;
+console.log(
+  `| ${r.packets} | ${r.sessions} | ${r.seconds.toFixed(3)} | ${(r.packetsPerSecond / 1e6).toFixed(2)} M | ${(r.sessionsPerSecond! / 1e3).toFixed(0)} k | ${r.peakRssMiB.toFixed(0)} |`,
+);
+
+// Flow-table cost at 1M concurrent flows: ours against the same state in lru-cache.
+const FLOWS = Number(process.env.BENCH_FLOWS ?? 1_000_000);
+console.log(`\n## Flow table with ${FLOWS} open flows (SYN each, then 4 packets each)\n`);
+console.log('| table | packets/s | bytes per flow | peak RSS MiB |\n|---|---:|---:|---:|');
+for (const kind of ['netlog', 'lru-cache']) {
+  const f = runCase('flow-memory.js', [kind, String(FLOWS)], ['--expose-gc'], Math.min(RUNS, 3));
+  console.log(`| ${kind} | ${(f.packetsPerSecond / 1e6).toFixed(2)} M | ${f.bytesPerFlow!.toFixed(0)} | ${f.peakRssMiB.toFixed(0)} |`);
 }

@@ -23,6 +23,8 @@ export const DEFAULT_MAX_FLOWS = 1_000_000;
 
 export interface FlowTrackerOptions {
   maxFlows?: number;
+  /** Slots allocated up front (they double on demand up to maxFlows). */
+  initialFlows?: number;
   timeouts?: Partial<FlowTimeouts>;
   /** Receives each finished session, in the order sessions end. */
   onSession: (record: SessionRecord) => void;
@@ -59,6 +61,8 @@ const END_REASON_OF_LIST: EndReason[] = ['idle', 'idle', 'idle', 'fin'];
 export class FlowTracker {
   readonly timeouts: FlowTimeouts;
   private readonly timeoutUs: Float64Array;
+  /** How often (packet time) idle flows are swept: every second, or the shortest timeout. */
+  private readonly sweepIntervalUs: number;
   private readonly slots: FlowSlots;
   private readonly onSession: (record: SessionRecord) => void;
   private readonly probe = new Uint32Array(KEY_WORDS);
@@ -100,8 +104,9 @@ export class FlowTracker {
     }
     const t = this.timeouts;
     this.timeoutUs = Float64Array.from([t.udpS, t.tcpEstablishedS, t.tcpTransientS, t.lingerS], (s) => s * 1e6);
+    this.sweepIntervalUs = Math.min(1e6, ...this.timeoutUs);
     this.onSession = options.onSession;
-    this.slots = new FlowSlots(maxFlows, LISTS, (cap) => this.grow(cap));
+    this.slots = new FlowSlots(maxFlows, LISTS, (cap) => this.grow(cap), options.initialFlows);
   }
 
   /** Flows open now. */
@@ -135,7 +140,7 @@ export class FlowTracker {
     if (now > this.nowUs) this.nowUs = now;
     if (this.nowUs >= this.nextSweepUs) {
       this.expire(this.nowUs);
-      this.nextSweepUs = this.nowUs + 1e6;
+      this.nextSweepUs = this.nowUs + this.sweepIntervalUs;
     }
 
     // Symmetric key: the lower (address, port) endpoint first, so both directions meet.
@@ -156,6 +161,11 @@ export class FlowTracker {
     const flags = tcp ? info.tcpFlags : 0;
 
     let s = this.slots.find(p, h);
+    if (s !== NIL && now - this.lastUs[s]! > this.timeoutUs[this.slots.listOf[s]!]!) {
+      // Idle past its timeout, and the sweep has not come round yet: the old session is over.
+      this.end(s, this.flags[s]! & F_ENDED_RST ? 'rst' : END_REASON_OF_LIST[this.slots.listOf[s]!]!);
+      s = NIL;
+    }
     if (s !== NIL && tcp && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && this.startsNewConnection(s, info, srcLow)) {
       this.end(s, this.flags[s]! & F_ENDED_RST ? 'rst' : this.flags[s]! & F_ENDED_FIN ? 'fin' : 'idle');
       s = NIL;
@@ -430,7 +440,7 @@ export class FlowTracker {
         : udpConnState(this.packets[o]!, this.packets[o + 1]!),
       history,
       endReason: reason,
-      sessionId: sessionId(this.firstUs[s]!, tcp, sourceAddr, destAddr),
+      sessionId: sessionId(this.firstUs[s]!, k, b),
       orgId: null,
       siteId: null,
     };
@@ -463,18 +473,43 @@ function looksLikeService(srcPort: number, dstPort: number): boolean {
   return dstPort >= 1024 || srcPort < dstPort;
 }
 
-/** 64-bit FNV-1a of start time, protocol and endpoints, as 16 hex digits. */
-function sessionId(firstUs: number, tcp: boolean, source: string, dest: string): string {
-  const text = `${firstUs}|${tcp ? 6 : 17}|${source}|${dest}`;
-  let hHi = 0xcbf29ce4;
-  let hLo = 0x84222325;
-  for (let i = 0; i < text.length; i++) {
-    hLo ^= text.charCodeAt(i);
-    // multiply the 64-bit (hHi, hLo) by the FNV prime 0x100000001b3
-    const lo = hLo * 0x1b3;
-    const carry = Math.floor(lo / 4294967296);
-    hHi = (Math.imul(hHi, 0x1b3) + Math.imul(hLo, 0x100) + carry) >>> 0;
-    hLo = lo >>> 0;
+/**
+ * Two independent 32-bit mixes (murmur3 finalizer) of the start time and the flow key (which
+ * holds protocol, addresses and ports), as 16 hex digits: the same input always gives the
+ * same id, and two sessions share one only if they start in the same microsecond on the same
+ * 5-tuple, which a new SYN on a 4-tuple cannot (time moves on).
+ */
+function sessionId(firstUs: number, key: Uint32Array, b: number): string {
+  const tHi = Math.floor(firstUs / 4294967296);
+  const tLo = firstUs >>> 0;
+  let h1 = mix(0x9747b28c ^ tLo, tHi);
+  let h2 = mix(0x5bd1e995 ^ tHi, tLo);
+  for (let i = 0; i < KEY_WORDS; i++) {
+    h1 = mix(h1, key[b + i]!);
+    h2 = mix(h2 ^ 0x27d4eb2f, key[b + KEY_WORDS - 1 - i]!);
   }
-  return hHi.toString(16).padStart(8, '0') + hLo.toString(16).padStart(8, '0');
+  return hex32(fmix(h1)) + hex32(fmix(h2));
+}
+
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex32(h: number): string {
+  return HEX_BYTE[(h >>> 24) & 0xff]! + HEX_BYTE[(h >>> 16) & 0xff]! + HEX_BYTE[(h >>> 8) & 0xff]! + HEX_BYTE[h & 0xff]!;
+}
+
+function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }

@@ -1,0 +1,27 @@
+/**
+ * End-to-end replay in its own process: read → decode → flow table → JSON lines to /dev/null,
+ * through the same SessionWriter the CLI uses.
+ *   node dist/bench/replay-case.js FILE
+ */
+import { createWriteStream } from 'node:fs';
+import { SessionWriter } from '../src/cli/session-writer.js';
+import { replay } from '../src/replay/replay.js';
+
+const file = process.argv[2]!;
+const out = createWriteStream('/dev/null');
+const writer = new SessionWriter(out, 'jsonl');
+const start = process.hrtime.bigint();
+const { reports } = await replay([file], { onSession: writer.write, afterBatch: writer.drain });
+const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+const packets = reports[0]!.packets;
+out.end();
+process.stdout.write(
+  JSON.stringify({
+    packets,
+    sessions: writer.count,
+    seconds,
+    packetsPerSecond: packets / seconds,
+    sessionsPerSecond: writer.count / seconds,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  }) + '\n',
+);
