@@ -337,10 +337,9 @@ export class FlowTracker {
     const f = this.flags[s]!;
     if ((f & F_TCP) === 0) return LIST_UDP;
     if (f & (F_ENDED_FIN | F_ENDED_RST)) return LIST_LINGER;
-    const os = this.endpoint[2 * s]!;
-    const rs = this.endpoint[2 * s + 1]!;
-    const established = (st: number) => st === Endpoint.ESTABLISHED || st === Endpoint.PARTIAL;
-    return established(os) && established(rs) ? LIST_TCP_ESTABLISHED : LIST_TCP_TRANSIENT;
+    return isEstablished(this.endpoint[2 * s]!) && isEstablished(this.endpoint[2 * s + 1]!)
+      ? LIST_TCP_ESTABLISHED
+      : LIST_TCP_TRANSIENT;
   }
 
   /** Ends every flow idle past its list's timeout at packet (or wall) time `nowUs`. */
@@ -445,6 +444,11 @@ export class FlowTracker {
       siteId: null,
     };
   }
+}
+
+/** Both sides of a connection in data transfer (seen from the handshake or mid-stream). */
+function isEstablished(state: number): boolean {
+  return state === Endpoint.ESTABLISHED || state === Endpoint.PARTIAL;
 }
 
 /** Does the packet's source endpoint sort before its destination (address words, then port)? */
