@@ -8,7 +8,10 @@ export type NetlogErrorCode =
   | 'ERR_CAPTURE_TRUNCATED' // the capture ends in the middle of a header or record
   | 'ERR_CAPTURE_CORRUPT' // a length or field that cannot be right (bounded before use)
   | 'ERR_LINKTYPE_UNSUPPORTED' // a link type the decoder has no walker for
-  | 'ERR_CONFIG_INVALID'; // a bad option or configuration value
+  | 'ERR_CONFIG_INVALID' // a bad option or configuration value
+  | 'ERR_STORE_OPEN' // the DuckDB file cannot be opened (locked, not a database, no permission)
+  | 'ERR_STORE_WRITE' // a batch of sessions could not be committed
+  | 'ERR_QUERY_INVALID'; // SQL that fails to prepare or run, or that would write
 
 export interface NetlogErrorPlace {
   /** File name, `-` for standard input. */

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { NetlogError } from '../errors.js';
 import { decodeCommand } from './decode-command.js';
-import { REPLAY_DEFAULTS, replayCommand } from './replay-command.js';
+import { REPLAY_DEFAULTS, replayCommand, type ReplayCommandOptions } from './replay-command.js';
+import { sqlCommand } from './sql-command.js';
 
 const program = new Command();
 program
@@ -19,8 +21,19 @@ program
   .option('--tcp-transient-timeout <s>', 'idle timeout of TCP in handshake, half-open or closing', REPLAY_DEFAULTS.tcpTransientTimeout)
   .option('--udp-timeout <s>', 'idle timeout of a UDP exchange', REPLAY_DEFAULTS.udpTimeout)
   .option('--linger <s>', 'after FIN both ways or RST, how long late packets still join the session', REPLAY_DEFAULTS.linger)
+  .option('--db <file>', 'append the sessions to this DuckDB store (stdout then only with --format)')
   .option('-q, --quiet', 'no summary on stderr')
-  .action(replayCommand);
+  .action((files: string[], opts: ReplayCommandOptions, cmd: Command) =>
+    replayCommand(files, { ...opts, formatGiven: cmd.getOptionValueSource('format') === 'cli' }),
+  );
+
+program
+  .command('sql')
+  .description('run read-only SQL over the session store (table `sessions`)')
+  .argument('<query>', 'one SQL statement, e.g. "SELECT protocol, count(*) FROM sessions GROUP BY 1"')
+  .option('--db <file>', 'the DuckDB store', './netlog.duckdb')
+  .option('-f, --format <format>', 'table, jsonl or csv', 'table')
+  .action(sqlCommand);
 
 program
   .command('decode')
@@ -30,6 +43,7 @@ program
   .action(decodeCommand);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  process.stderr.write(`netlog: ${(e as Error).message}\n`);
+  const code = e instanceof NetlogError ? `${e.code}: ` : '';
+  process.stderr.write(`netlog: ${code}${(e as Error).message}\n`);
   process.exitCode = 2;
 });

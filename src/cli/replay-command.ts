@@ -1,6 +1,7 @@
 import { NetlogError } from '../errors.js';
 import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from '../flow/flow-tracker.js';
 import { replay } from '../replay/replay.js';
+import { SessionStore } from '../store/session-store.js';
 import { SESSION_FORMATS, SessionWriter, type SessionFormat } from './session-writer.js';
 
 export interface ReplayCommandOptions {
@@ -10,6 +11,9 @@ export interface ReplayCommandOptions {
   tcpTransientTimeout: string;
   udpTimeout: string;
   linger: string;
+  db?: string;
+  /** Set by the CLI when --format was given explicitly. */
+  formatGiven?: boolean;
   quiet?: boolean;
 }
 
@@ -27,6 +31,9 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     throw new NetlogError('ERR_CONFIG_INVALID', `--format must be one of ${SESSION_FORMATS.join(', ')}, not "${opts.format}"`);
   }
   const writer = new SessionWriter(process.stdout, opts.format as SessionFormat);
+  // With --db the sessions go to the store; stdout gets them only if --format was given too.
+  const store = opts.db ? await SessionStore.open(opts.db) : null;
+  const toStdout = !store || opts.formatGiven === true;
   const maxFlows = number('max-flows', opts.maxFlows, true);
   if (maxFlows < 1) throw new NetlogError('ERR_CONFIG_INVALID', '--max-flows must be at least 1');
   const { reports, tracker, decoder } = await replay(files, {
@@ -37,9 +44,13 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
       udpS: number('udp-timeout', opts.udpTimeout),
       lingerS: number('linger', opts.linger),
     },
-    onSession: writer.write,
+    onSession: (r) => {
+      store?.append(r);
+      if (toStdout) writer.write(r);
+    },
     afterBatch: writer.drain,
   });
+  if (store) await store.close();
   let failed = false;
   for (const r of reports) {
     for (const w of r.warnings) process.stderr.write(`netlog: warning ${w.code}: ${w.message}\n`);
@@ -53,7 +64,9 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     const ended = Object.entries(tracker.ended).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ');
     const skipped = Object.entries(decoder.tally()).filter(([k]) => k !== 'decoded').map(([k, n]) => `${k}=${n}`).join(' ');
     const clamped = decoder.lengthsClamped > 0 ? `; IP length cut to the frame: ${decoder.lengthsClamped}` : '';
-    process.stderr.write(`netlog: ${packets} packets, ${writer.count} sessions (${ended || 'none'}); skipped: ${skipped || 'none'}${clamped}\n`);
+    const sessions = Object.values(tracker.ended).reduce((a, n) => a + n, 0);
+    const stored = store ? `, ${store.written} written to ${store.path}` : '';
+    process.stderr.write(`netlog: ${packets} packets, ${sessions} sessions${stored} (${ended || 'none'}); skipped: ${skipped || 'none'}${clamped}\n`);
   }
   if (failed) process.exitCode = 1;
 }

@@ -1,0 +1,97 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { NetlogError } from '../errors.js';
+import type { SessionRecord } from '../flow/session-record.js';
+import { CREATE_SESSIONS_TABLE, SESSION_COLUMNS } from './session-columns.js';
+
+export interface SessionStoreOptions {
+  /** Flush when this many sessions are buffered (default 50,000). */
+  flushRows?: number;
+  /** Flush at least this often while sessions are buffered, ms (default 1000). */
+  flushIntervalMs?: number;
+}
+
+/**
+ * The local store of record: one DuckDB file with a `sessions` table. Sessions are buffered and
+ * appended in batches, each batch inside one transaction, so a crash leaves whole batches
+ * only: at most the last flush interval of finished sessions is lost.
+ */
+export class SessionStore {
+  private pending: SessionRecord[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly flushRows: number;
+  private readonly flushIntervalMs: number;
+  /** Sessions committed so far by this store. */
+  written = 0;
+
+  private constructor(
+    readonly path: string,
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    options: SessionStoreOptions,
+  ) {
+    this.flushRows = options.flushRows ?? 50_000;
+    this.flushIntervalMs = options.flushIntervalMs ?? 1000;
+  }
+
+  static async open(path: string, options: SessionStoreOptions = {}): Promise<SessionStore> {
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path);
+    } catch (e) {
+      throw new NetlogError('ERR_STORE_OPEN', `cannot open the session store: ${(e as Error).message}`, { file: path });
+    }
+    const connection = await instance.connect();
+    await connection.run(CREATE_SESSIONS_TABLE);
+    return new SessionStore(path, instance, connection, options);
+  }
+
+  /** Buffers a finished session; flushes when the batch is full or the interval passes. */
+  append = (record: SessionRecord): void => {
+    this.pending.push(record);
+    if (this.pending.length >= this.flushRows) void this.flush();
+    else if (this.timer === null) {
+      this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
+    }
+  };
+
+  /** Appends everything buffered in one transaction. Flushes run one after another. */
+  flush(): Promise<void> {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const batch = this.pending;
+    if (batch.length === 0) return this.flushing;
+    this.pending = [];
+    this.flushing = this.flushing.then(() => this.write(batch));
+    return this.flushing;
+  }
+
+  private async write(batch: SessionRecord[]): Promise<void> {
+    const c = this.connection;
+    await c.run('BEGIN TRANSACTION');
+    try {
+      const appender = await c.createAppender('sessions');
+      for (const r of batch) {
+        for (const col of SESSION_COLUMNS) col.append(appender, r);
+        appender.endRow();
+      }
+      appender.closeSync(); // flushes the appender's rows into the transaction
+      await c.run('COMMIT');
+      this.written += batch.length;
+    } catch (e) {
+      await c.run('ROLLBACK').catch(() => {});
+      throw new NetlogError('ERR_STORE_WRITE', `writing ${batch.length} sessions failed: ${(e as Error).message}`, {
+        file: this.path,
+      });
+    }
+  }
+
+  /** Flushes, then closes the database. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
