@@ -83,6 +83,14 @@ console.log(
   `| ${r.packets} | ${r.sessions} | ${r.seconds.toFixed(3)} | ${(r.packetsPerSecond / 1e6).toFixed(2)} M | ${(r.sessionsPerSecond! / 1e3).toFixed(0)} k | ${r.peakRssMiB.toFixed(0)} |`,
 );
 
+console.log('\n## Appending the sessions of that capture to DuckDB (one transaction, fresh file)\n');
+console.log('| method | sessions | seconds | sessions/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
+for (const mode of ['row', 'chunk', 'csv']) {
+  const a = runCase('store-append.js', [mode, capture], [], Math.min(RUNS, 3)) as CaseResult & { mode: string };
+  const label = { row: 'appender row API', chunk: 'appender, 2048-row data chunks', csv: 'CSV text + read_csv INSERT' }[mode];
+  console.log(`| ${label} | ${a.sessions} | ${a.seconds.toFixed(3)} | ${(a.sessionsPerSecond! / 1e3).toFixed(0)} k | ${a.peakRssMiB.toFixed(0)} |`);
+}
+
 // Flow-table cost at 1M concurrent flows: ours against the same state in lru-cache.
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 1_000_000);
 console.log(`\n## Flow table with ${FLOWS} open flows (SYN each, then 4 packets each)\n`);

@@ -6,7 +6,7 @@ import type { SessionRecord } from '../flow/session-record.js';
  * ten first). `timestamp` stays Pangolin's integer unix seconds; startedAt/endedAt are
  * TIMESTAMP (microseconds, UTC); bytes and packets BIGINT; ids INTEGER; addresses VARCHAR.
  */
-interface Column {
+export interface SessionColumn {
   name: keyof SessionRecord;
   sql: string;
   append: (a: DuckDBAppender, r: SessionRecord) => void;
@@ -19,7 +19,7 @@ const int = (a: DuckDBAppender, v: number | null) => (v === null ? a.appendNull(
 const micros = (a: DuckDBAppender, seconds: number | null) =>
   seconds === null ? a.appendNull() : a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.round(seconds * 1e6))));
 
-export const SESSION_COLUMNS: readonly Column[] = [
+export const SESSION_COLUMNS: readonly SessionColumn[] = [
   { name: 'timestamp', sql: 'BIGINT NOT NULL', append: (a, r) => big(a, r.timestamp) },
   { name: 'protocol', sql: 'VARCHAR NOT NULL', append: (a, r) => a.appendVarchar(r.protocol) },
   { name: 'siteResourceId', sql: 'INTEGER', append: (a, r) => int(a, r.siteResourceId) },

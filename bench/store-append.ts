@@ -1,0 +1,114 @@
+/**
+ * Appending sessions to DuckDB: the appender's row API (one call per value) against column-wise
+ * data chunks (2,048 rows, DuckDB's vector size, one setColumns call each), on the sessions
+ * of the synthetic capture, each way into a fresh file inside one transaction.
+ * A third way, text through DuckDB's CSV reader (a RAM file, one INSERT), is measured too.
+ *   node dist/bench/store-append.js row|chunk|csv CAPTURE
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import {
+  BIGINT,
+  DOUBLE,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+  INTEGER,
+  TIMESTAMP,
+  VARCHAR,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import type { SessionRecord } from '../src/flow/session-record.js';
+import { replay } from '../src/replay/replay.js';
+import { CREATE_SESSIONS_TABLE, SESSION_COLUMNS } from '../src/store/session-columns.js';
+
+/** DuckDB types of SESSION_COLUMNS, by position, for column-wise data chunks. */
+const SESSION_COLUMN_TYPES: readonly DuckDBType[] = SESSION_COLUMNS.map((c) => {
+  const t = c.sql.split(' ')[0];
+  return t === 'BIGINT' ? BIGINT : t === 'INTEGER' ? INTEGER : t === 'DOUBLE' ? DOUBLE : t === 'TIMESTAMP' ? TIMESTAMP : VARCHAR;
+});
+
+/** A record field as the DuckDBValue its column takes. */
+function toDuckValue(column: number, v: unknown): DuckDBValue {
+  if (v === null || v === undefined) return null;
+  const type = SESSION_COLUMN_TYPES[column];
+  if (type === BIGINT) return BigInt(v as number);
+  if (type === TIMESTAMP) return new DuckDBTimestampValue(BigInt(Math.round((v as number) * 1e6)));
+  return v as DuckDBValue;
+}
+
+/**
+ * A record as one line of the store's load CSV: values exactly as stored (times as integer
+ * microseconds, null as an empty unquoted field, text quoted when it holds a comma, quote or
+ * line break). Not the export CSV: nothing is prefixed against spreadsheets here.
+ */
+function storeCsvRow(r: SessionRecord): string {
+  let line = '';
+  for (let i = 0; i < SESSION_COLUMNS.length; i++) {
+    const c = SESSION_COLUMNS[i]!;
+    const v = r[c.name];
+    if (i > 0) line += ',';
+    if (v === null) continue;
+    if (SESSION_COLUMN_TYPES[i] === TIMESTAMP) line += Math.round((v as number) * 1e6);
+    else if (typeof v === 'number') line += v;
+    else line += v === '' || /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v; // "" is not null
+  }
+  return line + '\n';
+}
+
+/** INSERT reading a file of storeCsvRow lines with DuckDB's CSV reader, types fixed. */
+function insertFromCsv(file: string): string {
+  const columns = SESSION_COLUMNS.map((c, i) => `'${c.name}': '${SESSION_COLUMN_TYPES[i] === TIMESTAMP ? 'BIGINT' : c.sql.split(' ')[0]}'`);
+  const select = SESSION_COLUMNS.map((c, i) =>
+    SESSION_COLUMN_TYPES[i] === TIMESTAMP ? `make_timestamp("${c.name}") AS "${c.name}"` : `"${c.name}"`,
+  );
+  const quoted = file.replaceAll("'", "''");
+  return (
+    `INSERT INTO sessions SELECT ${select.join(', ')} FROM read_csv('${quoted}', header = false, auto_detect = false, ` +
+    `quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, columns = {${columns.join(', ')}})`
+  );
+}
+
+const [mode, capture] = process.argv.slice(2) as ['row' | 'chunk' | 'csv', string];
+const records: SessionRecord[] = [];
+await replay([capture], { onSession: (r) => records.push(r) });
+
+const path = `/tmp/netlog-bench-append-${process.pid}.duckdb`;
+rmSync(path, { force: true });
+const instance = await DuckDBInstance.create(path);
+const c = await instance.connect();
+await c.run(CREATE_SESSIONS_TABLE);
+const start = process.hrtime.bigint();
+await c.run('BEGIN TRANSACTION');
+const appender = await c.createAppender('sessions');
+if (mode === 'row') {
+  for (const r of records) {
+    for (const col of SESSION_COLUMNS) col.append(appender, r);
+    appender.endRow();
+  }
+} else if (mode === 'csv') {
+  // Text in a RAM file, read by DuckDB's own CSV reader in one INSERT.
+  const file = `/dev/shm/netlog-bench-${process.pid}.csv`;
+  writeFileSync(file, records.map(storeCsvRow).join(''));
+  await c.run(insertFromCsv(file));
+  rmSync(file);
+} else {
+  const types: DuckDBType[] = [...SESSION_COLUMN_TYPES];
+  for (let i = 0; i < records.length; i += 2048) {
+    const rows = records.slice(i, i + 2048);
+    const chunk = DuckDBDataChunk.create(types, rows.length);
+    chunk.setColumns(SESSION_COLUMNS.map((col, ci): DuckDBValue[] => rows.map((r) => toDuckValue(ci, r[col.name]))));
+    appender.appendDataChunk(chunk);
+  }
+}
+appender.closeSync();
+await c.run('COMMIT');
+const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+const n = (await c.runAndReadAll('SELECT count(*) FROM sessions')).getRows()[0]![0];
+c.closeSync();
+instance.closeSync();
+rmSync(path, { force: true });
+rmSync(`${path}.wal`, { force: true });
+process.stdout.write(
+  JSON.stringify({ mode, sessions: Number(n), seconds, sessionsPerSecond: records.length / seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n',
+);
