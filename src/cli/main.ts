@@ -23,6 +23,7 @@ program
   .option('--linger <s>', 'after FIN both ways or RST, how long late packets still join the session', REPLAY_DEFAULTS.linger)
   .option('--db <file>', 'append the sessions to this DuckDB store (stdout then only with --format)')
   .option('-q, --quiet', 'no summary on stderr')
+  .option('-v, --verbose', 'log each batch committed to the store')
   .action((files: string[], opts: ReplayCommandOptions, cmd: Command) =>
     replayCommand(files, { ...opts, formatGiven: cmd.getOptionValueSource('format') === 'cli' }),
   );

@@ -15,6 +15,7 @@ export interface ReplayCommandOptions {
   /** Set by the CLI when --format was given explicitly. */
   formatGiven?: boolean;
   quiet?: boolean;
+  verbose?: boolean;
 }
 
 function number(name: string, text: string, integer = false): number {
@@ -32,7 +33,11 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   }
   const writer = new SessionWriter(process.stdout, opts.format as SessionFormat);
   // With --db the sessions go to the store; stdout gets them only if --format was given too.
-  const store = opts.db ? await SessionStore.open(opts.db) : null;
+  const store = opts.db
+    ? await SessionStore.open(opts.db, {
+        onCommit: opts.verbose ? (n, total) => process.stderr.write(`netlog: committed ${n} sessions (${total} in all)\n`) : undefined,
+      })
+    : null;
   const toStdout = !store || opts.formatGiven === true;
   const maxFlows = number('max-flows', opts.maxFlows, true);
   if (maxFlows < 1) throw new NetlogError('ERR_CONFIG_INVALID', '--max-flows must be at least 1');

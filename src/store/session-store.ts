@@ -8,6 +8,8 @@ export interface SessionStoreOptions {
   flushRows?: number;
   /** Flush at least this often while sessions are buffered, ms (default 1000). */
   flushIntervalMs?: number;
+  /** Called after each committed batch with its size and the total so far. */
+  onCommit?: (batch: number, total: number) => void;
 }
 
 /**
@@ -21,6 +23,7 @@ export class SessionStore {
   private flushing: Promise<void> = Promise.resolve();
   private readonly flushRows: number;
   private readonly flushIntervalMs: number;
+  private readonly onCommit: ((batch: number, total: number) => void) | undefined;
   /** Sessions committed so far by this store. */
   written = 0;
 
@@ -32,6 +35,7 @@ export class SessionStore {
   ) {
     this.flushRows = options.flushRows ?? 50_000;
     this.flushIntervalMs = options.flushIntervalMs ?? 1000;
+    this.onCommit = options.onCommit;
   }
 
   static async open(path: string, options: SessionStoreOptions = {}): Promise<SessionStore> {
@@ -80,6 +84,7 @@ export class SessionStore {
       appender.closeSync(); // flushes the appender's rows into the transaction
       await c.run('COMMIT');
       this.written += batch.length;
+      this.onCommit?.(batch.length, this.written);
     } catch (e) {
       await c.run('ROLLBACK').catch(() => {});
       throw new NetlogError('ERR_STORE_WRITE', `writing ${batch.length} sessions failed: ${(e as Error).message}`, {

@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { writeSyntheticCapture } from '../bench/synthetic-capture.js';
+import { runReadOnlySql } from '../src/store/sql-query.js';
+import { ROOT } from './helpers.js';
+
+/**
+ * kill -9 of `netlog replay --db` while it writes: the database must open afterwards and hold
+ * every batch the process reported committed, and only whole batches (each is one transaction).
+ */
+it('a replay killed with SIGKILL leaves a database that opens and holds every committed batch', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'netlog-crash-'));
+  const capture = join(tmp, 'many-sessions.pcap');
+  writeSyntheticCapture(capture, 1_500_000, 7); // ~150k sessions: three full batches of 50k
+  const db = join(tmp, 'crash.duckdb');
+  const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'replay', capture, '--db', db, '--verbose'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let reported = 0;
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = [...stderr.matchAll(/committed \d+ sessions \((\d+) in all\)/g)].pop();
+      if (m && reported === 0) {
+        reported = Number(m[1]);
+        child.kill('SIGKILL'); // right after the first commit, with more being written
+      }
+    });
+    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`exited ${code}: ${stderr}`))));
+  });
+  expect(reported).toBe(50_000);
+  const { rows } = await runReadOnlySql(db, 'SELECT count(*) AS n, count(DISTINCT "sessionId") AS ids FROM sessions');
+  const n = rows[0]!.n as number;
+  expect(n).toBeGreaterThanOrEqual(reported);
+  expect(n % 50_000).toBe(0); // whole transactions only
+  expect(rows[0]!.ids).toBe(n);
+});
