@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { NetlogError } from '../errors.js';
 import { decodeCommand } from './decode-command.js';
 import { REPLAY_DEFAULTS, replayCommand, type ReplayCommandOptions } from './replay-command.js';
+import { compactCommand } from './compact-command.js';
+import { pruneCommand } from './prune-command.js';
 import { sqlCommand } from './sql-command.js';
 
 const program = new Command();
@@ -29,8 +31,25 @@ program
   );
 
 program
+  .command('compact')
+  .description('move closed days from the sessions table to Parquet day partitions (DATA_DIR/sessions/date=YYYY-MM-DD)')
+  .option('--db <file>', 'the DuckDB store', './netlog.duckdb')
+  .option('--data-dir <dir>', "where the partitions go (default: the db file's folder)")
+  .option('--before <day>', 'compact sessions that started before this UTC day (default: today)')
+  .action(compactCommand);
+
+program
+  .command('prune')
+  .description('delete sessions older than the retention period, from the table and the Parquet days')
+  .requiredOption('--retention-days <n>', 'keep this many days (0: logging disabled, nothing pruned)')
+  .option('--db <file>', 'the DuckDB store', './netlog.duckdb')
+  .option('--data-dir <dir>', "where the partitions are (default: the db file's folder)")
+  .option('--now <time>', 'measure against this ISO 8601 time instead of the wall clock')
+  .action(pruneCommand);
+
+program
   .command('sql')
-  .description('run read-only SQL over the session store (table `sessions`)')
+  .description('run read-only SQL over the session store (view sessions_all: the table and its Parquet days)')
   .argument('<query>', 'one SQL statement, e.g. "SELECT protocol, count(*) FROM sessions GROUP BY 1"')
   .option('--db <file>', 'the DuckDB store', './netlog.duckdb')
   .option('-f, --format <format>', 'table, jsonl or csv', 'table')

@@ -1,9 +1,21 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { NetlogError } from '../errors.js';
 import type { SessionRecord } from '../flow/session-record.js';
+import { dirname } from 'node:path';
+import {
+  CREATE_COMPACTIONS_TABLE,
+  compactClosedDays,
+  recoverCompactions,
+  refreshAllView,
+  type CompactionCrashPoint,
+  type CompactionResult,
+} from './compaction.js';
+import { pruneSessions, removeUnlistedParts, type PruneResult } from './retention.js';
 import { CREATE_SESSIONS_TABLE, SESSION_COLUMNS } from './session-columns.js';
 
 export interface SessionStoreOptions {
+  /** Where day partitions go (DATA_DIR/sessions/date=...); default: the db file's folder. */
+  dataDir?: string;
   /** Flush when this many sessions are buffered (default 50,000). */
   flushRows?: number;
   /** Flush at least this often while sessions are buffered, ms (default 1000). */
@@ -26,6 +38,7 @@ export class SessionStore {
   private readonly onCommit: ((batch: number, total: number) => void) | undefined;
   /** Sessions committed so far by this store. */
   written = 0;
+  readonly dataDir: string;
 
   private constructor(
     readonly path: string,
@@ -36,6 +49,7 @@ export class SessionStore {
     this.flushRows = options.flushRows ?? 50_000;
     this.flushIntervalMs = options.flushIntervalMs ?? 1000;
     this.onCommit = options.onCommit;
+    this.dataDir = options.dataDir ?? dirname(path);
   }
 
   static async open(path: string, options: SessionStoreOptions = {}): Promise<SessionStore> {
@@ -47,7 +61,21 @@ export class SessionStore {
     }
     const connection = await instance.connect();
     await connection.run(CREATE_SESSIONS_TABLE);
-    return new SessionStore(path, instance, connection, options);
+    await connection.run(CREATE_COMPACTIONS_TABLE);
+    const store = new SessionStore(path, instance, connection, options);
+    await recoverCompactions(connection, store.dataDir);
+    await removeUnlistedParts(connection, store.dataDir);
+    await refreshAllView(connection);
+    return store;
+  }
+
+  /**
+   * Moves closed days (sessions that started before `beforeDay`, YYYY-MM-DD UTC) from the
+   * table to Parquet parts; `sessions_all` sees them there.
+   */
+  async compact(beforeDay: string, crashAt?: CompactionCrashPoint): Promise<CompactionResult[]> {
+    await this.flush();
+    return compactClosedDays(this.connection, this.dataDir, beforeDay, crashAt);
   }
 
   /** Buffers a finished session; flushes when the batch is full or the interval passes. */
@@ -91,6 +119,12 @@ export class SessionStore {
         file: this.path,
       });
     }
+  }
+
+  /** Deletes sessions that started more than `retentionDays` before `now` (see retention.ts). */
+  async prune(retentionDays: number, now?: Date): Promise<PruneResult> {
+    await this.flush();
+    return pruneSessions(this.connection, retentionDays, now);
   }
 
   /** Flushes, then closes the database. */
