@@ -4,6 +4,8 @@ import { NetlogError } from '../errors.js';
 import { decodeCommand } from './decode-command.js';
 import { REPLAY_DEFAULTS, replayCommand, type ReplayCommandOptions } from './replay-command.js';
 import { compactCommand } from './compact-command.js';
+import { withFilterOptions } from './filter-options.js';
+import { exportCommand, queryCommand } from './query-commands.js';
 import { pruneCommand } from './prune-command.js';
 import { sqlCommand } from './sql-command.js';
 
@@ -29,6 +31,17 @@ program
   .action((files: string[], opts: ReplayCommandOptions, cmd: Command) =>
     replayCommand(files, { ...opts, formatGiven: cmd.getOptionValueSource('format') === 'cli' }),
   );
+
+withFilterOptions(program.command('query').description('sessions from the store, newest first, filtered'))
+  .option('--limit <n>', 'page size', '100')
+  .option('--offset <n>', 'sessions to skip', '0')
+  .option('-f, --format <format>', 'table, jsonl or csv', 'table')
+  .action(queryCommand);
+
+withFilterOptions(program.command('export').description('every session the filters select, to CSV (streamed, no row cap) or Parquet'))
+  .option('-f, --format <format>', 'csv or parquet', 'csv')
+  .requiredOption('-o, --out <file>', 'the file to write (- for stdout with csv)')
+  .action(exportCommand);
 
 program
   .command('compact')

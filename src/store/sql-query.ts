@@ -1,5 +1,4 @@
-import { DuckDBInstance } from '@duckdb/node-api';
-import { NetlogError } from '../errors.js';
+import { withReadOnlyStore } from './read-only.js';
 
 export interface QueryResult {
   columns: string[];
@@ -11,15 +10,8 @@ export interface QueryResult {
  * Runs one SQL statement against a session store opened read-only, so nothing typed at the
  * `netlog sql` prompt can change the data.
  */
-export async function runReadOnlySql(dbPath: string, sql: string): Promise<QueryResult> {
-  let instance: DuckDBInstance;
-  try {
-    instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
-  } catch (e) {
-    throw new NetlogError('ERR_STORE_OPEN', `cannot open the session store read-only: ${(e as Error).message}`, { file: dbPath });
-  }
-  const connection = await instance.connect();
-  try {
+export function runReadOnlySql(dbPath: string, sql: string): Promise<QueryResult> {
+  return withReadOnlyStore(dbPath, async (connection) => {
     const reader = await connection.runAndReadAll(sql);
     const columns = reader.columnNames();
     const rows = reader.getRowObjectsJson().map((row) => {
@@ -32,10 +24,5 @@ export async function runReadOnlySql(dbPath: string, sql: string): Promise<Query
       return out;
     });
     return { columns, rows };
-  } catch (e) {
-    throw new NetlogError('ERR_QUERY_INVALID', (e as Error).message.split('\n')[0]!, { file: dbPath });
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
+  });
 }

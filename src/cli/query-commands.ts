@@ -1,0 +1,47 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { NetlogError } from '../errors.js';
+import { sessionCsvHeader, sessionCsvRow } from '../format/session-text.js';
+import { parseSessionFilter, type RawSessionFilter } from '../store/session-filter.js';
+import { exportParquet, querySessions, streamSessions, writeWithBackpressure } from '../store/session-query.js';
+import { SESSION_FORMATS, SessionWriter, type SessionFormat } from './session-writer.js';
+
+type FilterOptions = RawSessionFilter & { db: string };
+
+/** `netlog query`: one page of sessions, newest first; the total on stderr. */
+export async function queryCommand(opts: FilterOptions & { format: string }): Promise<void> {
+  if (!SESSION_FORMATS.includes(opts.format as SessionFormat)) {
+    throw new NetlogError('ERR_CONFIG_INVALID', `--format must be one of ${SESSION_FORMATS.join(', ')}, not "${opts.format}"`);
+  }
+  const filter = parseSessionFilter(opts);
+  const { sessions, total } = await querySessions(opts.db, filter);
+  const writer = new SessionWriter(process.stdout, opts.format as SessionFormat);
+  for (const s of sessions) writer.write(s);
+  await writer.drain();
+  process.stderr.write(`netlog: ${sessions.length} of ${total} sessions (offset ${filter.offset})\n`);
+}
+
+/** `netlog export`: every session the filters select, to CSV (streamed) or Parquet. */
+export async function exportCommand(opts: FilterOptions & { format: string; out: string }): Promise<void> {
+  if (opts.format !== 'csv' && opts.format !== 'parquet') {
+    throw new NetlogError('ERR_CONFIG_INVALID', `--format must be csv or parquet, not "${opts.format}"`);
+  }
+  const { limit: _limit, offset: _offset, ...filter } = parseSessionFilter({ ...opts, limit: undefined, offset: undefined });
+  let count: number;
+  if (opts.format === 'parquet') {
+    count = await exportParquet(opts.db, filter, opts.out);
+  } else {
+    const out = opts.out === '-' ? process.stdout : createWriteStream(opts.out);
+    await writeWithBackpressure(out, sessionCsvHeader());
+    count = await streamSessions(opts.db, filter, (records) => {
+      let text = '';
+      for (const r of records) text += sessionCsvRow(r);
+      return writeWithBackpressure(out, text);
+    });
+    if (out !== process.stdout) {
+      out.end();
+      await once(out, 'finish');
+    }
+  }
+  process.stderr.write(`netlog: exported ${count} sessions to ${opts.out}\n`);
+}

@@ -1,0 +1,22 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { NetlogError } from '../errors.js';
+
+/** Opens a session store read-only for one piece of work, and closes it afterwards. */
+export async function withReadOnlyStore<T>(dbPath: string, work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
+  } catch (e) {
+    throw new NetlogError('ERR_STORE_OPEN', `cannot open the session store read-only: ${(e as Error).message}`, { file: dbPath });
+  }
+  const connection = await instance.connect();
+  try {
+    return await work(connection);
+  } catch (e) {
+    if (e instanceof NetlogError) throw e;
+    throw new NetlogError('ERR_QUERY_INVALID', (e as Error).message.split('\n')[0]!, { file: dbPath });
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}

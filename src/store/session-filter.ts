@@ -1,0 +1,174 @@
+import type { DuckDBValue } from '@duckdb/node-api';
+import { formatIpv6 } from '../decode/address.js';
+import { NetlogError } from '../errors.js';
+
+/**
+ * The filters `netlog query`, `netlog export` and the API share. Values are validated here and
+ * reach SQL only as bound parameters of a prepared statement.
+ */
+export interface SessionFilter {
+  /** Session start, unix seconds, inclusive. */
+  sinceS?: number;
+  untilS?: number;
+  protocol?: 'tcp' | 'udp';
+  clientId?: number;
+  userId?: string;
+  siteResourceId?: number;
+  siteId?: number;
+  src?: AddressFilter;
+  dst?: AddressFilter;
+  limit: number;
+  offset: number;
+}
+
+/** `ip:port` (exact), `ip` (any port), or an IPv4 CIDR as a numeric range. */
+export type AddressFilter =
+  | { kind: 'endpoint'; text: string }
+  | { kind: 'host'; prefix: string }
+  | { kind: 'ipv4-range'; first: number; last: number };
+
+/** Raw option values as the CLI or a query string gives them. */
+export interface RawSessionFilter {
+  since?: string;
+  until?: string;
+  protocol?: string;
+  client?: string;
+  user?: string;
+  resource?: string;
+  site?: string;
+  src?: string;
+  dst?: string;
+  limit?: string;
+  offset?: string;
+}
+
+const bad = (option: string, value: string, why: string) =>
+  new NetlogError('ERR_CONFIG_INVALID', `${option} "${value}": ${why}`);
+
+const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** ISO 8601, or a span back from `now` such as `30m`, `24h`, `7d`. */
+export function parseTime(option: string, value: string, now: Date): number {
+  const rel = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(value.trim());
+  if (rel) return Math.floor(now.getTime() / 1000 - Number(rel[1]) * UNIT_S[rel[2]!]!);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value)) throw bad(option, value, 'not an ISO 8601 time or a span like 24h or 7d');
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw bad(option, value, 'not a valid ISO 8601 time');
+  return Math.floor(t / 1000);
+}
+
+function parseId(option: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n > 2147483647) throw bad(option, value, 'not a whole number id');
+  return n;
+}
+
+function ipv4Word(text: string): number | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!m) return null;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return null;
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+}
+
+/** IPv6 text to its RFC 5952 form (as netlog stores it), or null. */
+function canonicalIpv6(text: string): string | null {
+  if (!/^[0-9a-fA-F:]+$/.test(text) || (text.match(/::/g) ?? []).length > 1) return null;
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const missing = 8 - h.length - t.length;
+  if ((tail === undefined && missing !== 0) || (tail !== undefined && missing < 1)) return null;
+  const groups = [...h, ...Array(tail === undefined ? 0 : missing).fill('0'), ...t];
+  if (groups.length !== 8 || groups.some((g) => g.length === 0 || g.length > 4)) return null;
+  const n = groups.map((g) => parseInt(g, 16));
+  return formatIpv6((n[0]! << 16 | n[1]!) >>> 0, (n[2]! << 16 | n[3]!) >>> 0, (n[4]! << 16 | n[5]!) >>> 0, (n[6]! << 16 | n[7]!) >>> 0);
+}
+
+export function parseAddressFilter(option: string, value: string): AddressFilter {
+  const v = value.trim();
+  const cidr = /^([^/]+)\/(\d{1,3})$/.exec(v);
+  if (cidr) {
+    const base = ipv4Word(cidr[1]!);
+    const bits = Number(cidr[2]);
+    if (base === null) {
+      if (canonicalIpv6(cidr[1]!) !== null) throw bad(option, value, 'IPv6 CIDR filters are not supported yet; give an IPv6 address or [address]:port');
+      throw bad(option, value, 'not an IPv4 CIDR');
+    }
+    if (bits > 32) throw bad(option, value, 'an IPv4 prefix is at most /32');
+    const size = 2 ** (32 - bits);
+    const first = Math.floor(base / size) * size;
+    return { kind: 'ipv4-range', first, last: first + size - 1 };
+  }
+  const v6port = /^\[([^\]]+)\]:(\d{1,5})$/.exec(v);
+  if (v6port) {
+    const a = canonicalIpv6(v6port[1]!);
+    if (a === null || Number(v6port[2]) > 65535) throw bad(option, value, 'not an [IPv6]:port');
+    return { kind: 'endpoint', text: `[${a}]:${Number(v6port[2])}` };
+  }
+  const v4port = /^([\d.]+):(\d{1,5})$/.exec(v);
+  if (v4port) {
+    const w = ipv4Word(v4port[1]!);
+    if (w === null || Number(v4port[2]) > 65535) throw bad(option, value, 'not an IPv4:port');
+    return { kind: 'endpoint', text: `${v4port[1]}:${Number(v4port[2])}` };
+  }
+  if (ipv4Word(v) !== null) return { kind: 'host', prefix: `${v}:` };
+  const a = canonicalIpv6(v.replace(/^\[|\]$/g, ''));
+  if (a !== null) return { kind: 'host', prefix: `[${a}]:` };
+  throw bad(option, value, 'not an address, ip:port or CIDR');
+}
+
+export function parseSessionFilter(raw: RawSessionFilter, now: Date = new Date(), defaultLimit = 100): SessionFilter {
+  const f: SessionFilter = { limit: defaultLimit, offset: 0 };
+  if (raw.since !== undefined) f.sinceS = parseTime('--since', raw.since, now);
+  if (raw.until !== undefined) f.untilS = parseTime('--until', raw.until, now);
+  if (f.sinceS !== undefined && f.untilS !== undefined && f.sinceS > f.untilS) {
+    throw bad('--since', raw.since!, `is after --until "${raw.until}"`);
+  }
+  if (raw.protocol !== undefined) {
+    if (raw.protocol !== 'tcp' && raw.protocol !== 'udp') throw bad('--protocol', raw.protocol, 'must be tcp or udp');
+    f.protocol = raw.protocol;
+  }
+  if (raw.client !== undefined) f.clientId = parseId('--client', raw.client);
+  if (raw.user !== undefined) f.userId = raw.user;
+  if (raw.resource !== undefined) f.siteResourceId = parseId('--resource', raw.resource);
+  if (raw.site !== undefined) f.siteId = parseId('--site', raw.site);
+  if (raw.src !== undefined) f.src = parseAddressFilter('--src', raw.src);
+  if (raw.dst !== undefined) f.dst = parseAddressFilter('--dst', raw.dst);
+  if (raw.limit !== undefined) {
+    f.limit = Number(raw.limit);
+    if (!/^\d+$/.test(raw.limit) || f.limit < 1) throw bad('--limit', raw.limit, 'must be a whole number >= 1');
+  }
+  if (raw.offset !== undefined) {
+    f.offset = Number(raw.offset);
+    if (!/^\d+$/.test(raw.offset)) throw bad('--offset', raw.offset, 'must be a whole number >= 0');
+  }
+  return f;
+}
+
+/** The IPv4 host of an `ip:port` column as a number (NULL for IPv6), in SQL. */
+const ipv4Of = (column: string) =>
+  `CASE WHEN ${column} LIKE '[%' THEN NULL ELSE ` +
+  [0, 1, 2, 3].map((i) => `split_part(split_part(${column}, ':', 1), '.', ${i + 1})::BIGINT * ${2 ** (24 - 8 * i)}`).join(' + ') +
+  ' END';
+
+/** WHERE clause (with a leading WHERE, or empty) and its positional parameters. */
+export function filterSql(f: SessionFilter): { where: string; params: DuckDBValue[] } {
+  const terms: string[] = [];
+  const params: DuckDBValue[] = [];
+  const p = (v: DuckDBValue) => (params.push(v), `$${params.length}`);
+  if (f.sinceS !== undefined) terms.push(`"timestamp" >= ${p(f.sinceS)}`);
+  if (f.untilS !== undefined) terms.push(`"timestamp" <= ${p(f.untilS)}`);
+  if (f.protocol !== undefined) terms.push(`protocol = ${p(f.protocol)}`);
+  if (f.clientId !== undefined) terms.push(`"clientId" = ${p(f.clientId)}`);
+  if (f.userId !== undefined) terms.push(`"userId" = ${p(f.userId)}`);
+  if (f.siteResourceId !== undefined) terms.push(`"siteResourceId" = ${p(f.siteResourceId)}`);
+  if (f.siteId !== undefined) terms.push(`"siteId" = ${p(f.siteId)}`);
+  for (const [column, a] of [['"sourceAddr"', f.src], ['"destAddr"', f.dst]] as const) {
+    if (a === undefined) continue;
+    if (a.kind === 'endpoint') terms.push(`${column} = ${p(a.text)}`);
+    else if (a.kind === 'host') terms.push(`starts_with(${column}, ${p(a.prefix)})`);
+    else terms.push(`(${ipv4Of(column)}) BETWEEN ${p(a.first)} AND ${p(a.last)}`);
+  }
+  return { where: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params };
+}

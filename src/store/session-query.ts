@@ -1,0 +1,81 @@
+import type { Writable } from 'node:stream';
+import type { DuckDBValue } from '@duckdb/node-api';
+import { SESSION_FIELDS, type SessionRecord } from '../flow/session-record.js';
+import { filterSql, type SessionFilter } from './session-filter.js';
+import { withReadOnlyStore } from './read-only.js';
+
+/** SESSION_FIELDS from `sessions_all`, times back to float unix seconds as in the record. */
+const SELECT_RECORD = SESSION_FIELDS.map((f) =>
+  f === 'startedAt' || f === 'endedAt' ? `epoch_us("${f}") / 1000000 AS "${f}"` : `"${f}"`,
+).join(', ');
+
+const NEWEST_FIRST = 'ORDER BY "startedAt" DESC, "sessionId"';
+
+function toRecord(row: Record<string, DuckDBValue>): SessionRecord {
+  const out: Record<string, unknown> = {};
+  for (const f of SESSION_FIELDS) {
+    const v = row[f];
+    out[f] = typeof v === 'bigint' ? Number(v) : v;
+  }
+  return out as unknown as SessionRecord;
+}
+
+export interface SessionPage {
+  sessions: SessionRecord[];
+  /** Sessions matching the filter, all pages together. */
+  total: number;
+}
+
+/** One page of sessions, newest first, and the total that match. */
+export function querySessions(dbPath: string, filter: SessionFilter): Promise<SessionPage> {
+  const { where, params } = filterSql(filter);
+  return withReadOnlyStore(dbPath, async (c) => {
+    const n = params.length;
+    const page = await c.runAndReadAll(
+      `SELECT ${SELECT_RECORD} FROM sessions_all ${where} ${NEWEST_FIRST} LIMIT $${n + 1} OFFSET $${n + 2}`,
+      [...params, filter.limit, filter.offset],
+    );
+    const total = await c.runAndReadAll(`SELECT count(*) FROM sessions_all ${where}`, params);
+    return { sessions: page.getRowObjects().map(toRecord), total: Number(total.getRows()[0]![0]) };
+  });
+}
+
+/**
+ * Every session the filter selects (no limit), newest first, streamed chunk by chunk from
+ * DuckDB to `write`, which may wait (backpressure): memory stays flat whatever the count.
+ */
+export function streamSessions(
+  dbPath: string,
+  filter: Omit<SessionFilter, 'limit' | 'offset'>,
+  write: (records: SessionRecord[]) => Promise<void> | void,
+): Promise<number> {
+  const { where, params } = filterSql({ ...filter, limit: 0, offset: 0 });
+  return withReadOnlyStore(dbPath, async (c) => {
+    const result = await c.stream(`SELECT ${SELECT_RECORD} FROM sessions_all ${where} ${NEWEST_FIRST}`, params);
+    let count = 0;
+    for await (const rows of result.yieldRowObjects()) {
+      count += rows.length;
+      await write(rows.map(toRecord));
+    }
+    return count;
+  });
+}
+
+/** Parquet export in DuckDB itself: the same filter, zstd, written by COPY. */
+export function exportParquet(dbPath: string, filter: Omit<SessionFilter, 'limit' | 'offset'>, out: string): Promise<number> {
+  const { where, params } = filterSql({ ...filter, limit: 0, offset: 0 });
+  return withReadOnlyStore(dbPath, async (c) => {
+    const n = params.length;
+    await c.run(
+      `COPY (SELECT * FROM sessions_all ${where} ${NEWEST_FIRST}) TO $${n + 1} (FORMAT parquet, COMPRESSION zstd)`,
+      [...params, out],
+    );
+    const written = await c.runAndReadAll('SELECT count(*) FROM read_parquet($1)', [out]);
+    return Number(written.getRows()[0]![0]);
+  });
+}
+
+/** Writes to a stream, waiting when it pushes back. */
+export function writeWithBackpressure(out: Writable, text: string): Promise<void> | void {
+  if (!out.write(text)) return new Promise((resolve) => out.once('drain', () => resolve()));
+}
