@@ -85,9 +85,14 @@ console.log(
 
 console.log('\n## Appending the sessions of that capture to DuckDB (one transaction, fresh file)\n');
 console.log('| method | sessions | seconds | sessions/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
-for (const mode of ['row', 'chunk', 'csv']) {
+for (const mode of ['vectors', 'row', 'chunk', 'csv']) {
   const a = runCase('store-append.js', [mode, capture], [], Math.min(RUNS, 3)) as CaseResult & { mode: string };
-  const label = { row: 'appender row API', chunk: 'appender, 2048-row data chunks', csv: 'CSV text + read_csv INSERT' }[mode];
+  const label = {
+    vectors: 'data chunks filled from typed arrays (the store)',
+    row: 'appender row API',
+    chunk: 'data chunks via setColumns',
+    csv: 'CSV text + read_csv INSERT',
+  }[mode];
   console.log(`| ${label} | ${a.sessions} | ${a.seconds.toFixed(3)} | ${(a.sessionsPerSecond! / 1e3).toFixed(0)} k | ${a.peakRssMiB.toFixed(0)} |`);
 }
 

@@ -15,12 +15,56 @@ import {
   INTEGER,
   TIMESTAMP,
   VARCHAR,
+  type DuckDBAppender,
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { SessionRecord } from '../src/flow/session-record.js';
 import { replay } from '../src/replay/replay.js';
-import { CREATE_SESSIONS_TABLE, SESSION_COLUMNS } from '../src/store/session-columns.js';
+import { CREATE_SESSIONS_TABLE as CREATE_CHUNKED_TABLE, SessionChunkWriter } from '../src/store/session-chunk.js';
+
+/** Row-API columns: the store's first way of appending, kept here for the comparison. */
+interface SessionColumn {
+  name: keyof SessionRecord;
+  sql: string;
+  append: (a: DuckDBAppender, r: SessionRecord) => void;
+}
+
+const big = (a: DuckDBAppender, v: number) => a.appendBigInt(BigInt(v));
+const text = (a: DuckDBAppender, v: string | null) => (v === null ? a.appendNull() : a.appendVarchar(v));
+const int = (a: DuckDBAppender, v: number | null) => (v === null ? a.appendNull() : a.appendInteger(v));
+// Whole microseconds since 1970: the precision of the record's times.
+const micros = (a: DuckDBAppender, seconds: number | null) =>
+  seconds === null ? a.appendNull() : a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.round(seconds * 1e6))));
+
+const SESSION_COLUMNS: readonly SessionColumn[] = [
+  { name: 'timestamp', sql: 'BIGINT NOT NULL', append: (a, r) => big(a, r.timestamp) },
+  { name: 'protocol', sql: 'VARCHAR NOT NULL', append: (a, r) => a.appendVarchar(r.protocol) },
+  { name: 'siteResourceId', sql: 'INTEGER', append: (a, r) => int(a, r.siteResourceId) },
+  { name: 'clientId', sql: 'INTEGER', append: (a, r) => int(a, r.clientId) },
+  { name: 'userId', sql: 'VARCHAR', append: (a, r) => text(a, r.userId) },
+  { name: 'sourceAddr', sql: 'VARCHAR NOT NULL', append: (a, r) => a.appendVarchar(r.sourceAddr) },
+  { name: 'destAddr', sql: 'VARCHAR NOT NULL', append: (a, r) => a.appendVarchar(r.destAddr) },
+  { name: 'duration', sql: 'DOUBLE', append: (a, r) => (r.duration === null ? a.appendNull() : a.appendDouble(r.duration)) },
+  { name: 'bytesTx', sql: 'BIGINT NOT NULL', append: (a, r) => big(a, r.bytesTx) },
+  { name: 'bytesRx', sql: 'BIGINT NOT NULL', append: (a, r) => big(a, r.bytesRx) },
+  { name: 'startedAt', sql: 'TIMESTAMP NOT NULL', append: (a, r) => micros(a, r.startedAt) },
+  { name: 'endedAt', sql: 'TIMESTAMP', append: (a, r) => micros(a, r.endedAt) },
+  { name: 'packetsTx', sql: 'BIGINT NOT NULL', append: (a, r) => big(a, r.packetsTx) },
+  { name: 'packetsRx', sql: 'BIGINT NOT NULL', append: (a, r) => big(a, r.packetsRx) },
+  { name: 'missedBytesTx', sql: 'BIGINT NOT NULL', append: (a, r) => big(a, r.missedBytesTx) },
+  { name: 'missedBytesRx', sql: 'BIGINT NOT NULL', append: (a, r) => big(a, r.missedBytesRx) },
+  { name: 'state', sql: 'VARCHAR NOT NULL', append: (a, r) => a.appendVarchar(r.state) },
+  { name: 'history', sql: 'VARCHAR NOT NULL', append: (a, r) => a.appendVarchar(r.history) },
+  { name: 'endReason', sql: 'VARCHAR', append: (a, r) => text(a, r.endReason) },
+  { name: 'sessionId', sql: 'VARCHAR NOT NULL', append: (a, r) => a.appendVarchar(r.sessionId) },
+  { name: 'orgId', sql: 'VARCHAR', append: (a, r) => text(a, r.orgId) },
+  { name: 'siteId', sql: 'INTEGER', append: (a, r) => int(a, r.siteId) },
+];
+
+const CREATE_SESSIONS_TABLE = `CREATE TABLE IF NOT EXISTS sessions (\n${SESSION_COLUMNS.map(
+  (c) => `  "${c.name}" ${c.sql}`,
+).join(',\n')}\n)`;
 
 /** DuckDB types of SESSION_COLUMNS, by position, for column-wise data chunks. */
 const SESSION_COLUMN_TYPES: readonly DuckDBType[] = SESSION_COLUMNS.map((c) => {
@@ -69,7 +113,7 @@ function insertFromCsv(file: string): string {
   );
 }
 
-const [mode, capture] = process.argv.slice(2) as ['row' | 'chunk' | 'csv', string];
+const [mode, capture] = process.argv.slice(2) as ['row' | 'chunk' | 'csv' | 'vectors', string];
 const records: SessionRecord[] = [];
 await replay([capture], { onSession: (r) => records.push(r) });
 
@@ -77,7 +121,7 @@ const path = `/tmp/netlog-bench-append-${process.pid}.duckdb`;
 rmSync(path, { force: true });
 const instance = await DuckDBInstance.create(path);
 const c = await instance.connect();
-await c.run(CREATE_SESSIONS_TABLE);
+await c.run(mode === 'vectors' ? CREATE_CHUNKED_TABLE : CREATE_SESSIONS_TABLE);
 const start = process.hrtime.bigint();
 await c.run('BEGIN TRANSACTION');
 const appender = await c.createAppender('sessions');
@@ -86,6 +130,10 @@ if (mode === 'row') {
     for (const col of SESSION_COLUMNS) col.append(appender, r);
     appender.endRow();
   }
+} else if (mode === 'vectors') {
+  const writer = new SessionChunkWriter(appender);
+  writer.append(records);
+  writer.finish();
 } else if (mode === 'csv') {
   // Text in a RAM file, read by DuckDB's own CSV reader in one INSERT.
   const file = `/dev/shm/netlog-bench-${process.pid}.csv`;

@@ -11,7 +11,7 @@ import {
   type CompactionResult,
 } from './compaction.js';
 import { pruneSessions, removeUnlistedParts, type PruneResult } from './retention.js';
-import { CREATE_SESSIONS_TABLE, SESSION_COLUMNS } from './session-columns.js';
+import { CREATE_SESSIONS_TABLE, SessionChunkWriter } from './session-chunk.js';
 
 export interface SessionStoreOptions {
   /** Where day partitions go (DATA_DIR/sessions/date=...); default: the db file's folder. */
@@ -105,11 +105,10 @@ export class SessionStore {
     await c.run('BEGIN TRANSACTION');
     try {
       const appender = await c.createAppender('sessions');
-      for (const r of batch) {
-        for (const col of SESSION_COLUMNS) col.append(appender, r);
-        appender.endRow();
-      }
-      appender.closeSync(); // flushes the appender's rows into the transaction
+      const writer = new SessionChunkWriter(appender);
+      writer.append(batch);
+      writer.finish();
+      appender.closeSync(); // flushes the appended chunks into the transaction
       await c.run('COMMIT');
       this.written += batch.length;
       this.onCommit?.(batch.length, this.written);
