@@ -5,7 +5,7 @@
  * repetitions (default 5).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +95,26 @@ for (const mode of ['vectors', 'row', 'chunk', 'csv']) {
   }[mode];
   console.log(`| ${label} | ${a.sessions} | ${a.seconds.toFixed(3)} | ${(a.sessionsPerSecond! / 1e3).toFixed(0)} k | ${a.peakRssMiB.toFixed(0)} |`);
 }
+
+// The store at scale: rows made by SQL, then rollover, a filtered query and exports over Parquet.
+const STORE_ROWS = Number(process.env.BENCH_STORE_ROWS ?? 10_000_000);
+const scaleDir = join(out, 'store-scale');
+rmSync(scaleDir, { recursive: true, force: true });
+mkdirSync(scaleDir, { recursive: true });
+const scaleDb = join(scaleDir, 'netlog.duckdb');
+console.log(`\n## The store with ${STORE_ROWS} sessions over 10 days\n`);
+console.log('| step | rows | seconds | rows/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
+for (const [label, args] of [
+  ['make (INSERT ... FROM range, by SQL)', ['make', scaleDb, String(STORE_ROWS)]],
+  ['compact: rollover of 10 days to Parquet', ['compact', scaleDb]],
+  ['query: dst CIDR + tcp + 3 days, 100 newest', ['query', scaleDb]],
+  ['export CSV (all, newest first)', ['csv', scaleDb, join(scaleDir, 'all.csv')]],
+  ['export Parquet (all, newest first)', ['parquet', scaleDb, join(scaleDir, 'all.parquet')]],
+] as Array<[string, string[]]>) {
+  const s = runCase('store-scale.js', args, [], 1) as CaseResult & { rows: number; rowsPerSecond: number };
+  console.log(`| ${label} | ${s.rows} | ${s.seconds.toFixed(2)} | ${(s.rowsPerSecond / 1e3).toFixed(0)} k | ${s.peakRssMiB.toFixed(0)} |`);
+}
+rmSync(scaleDir, { recursive: true, force: true });
 
 // Flow-table cost at 1M concurrent flows: ours against the same state in lru-cache.
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 1_000_000);

@@ -6,7 +6,7 @@ import type { SessionRecord } from '../src/flow/session-record.js';
 import { sessionCsvHeader, sessionCsvRow } from '../src/format/session-text.js';
 import { replay } from '../src/replay/replay.js';
 import { parseSessionFilter, type RawSessionFilter } from '../src/store/session-filter.js';
-import { exportParquet, querySessions, streamSessions } from '../src/store/session-query.js';
+import { exportCsv, exportParquet, querySessions, streamSessions } from '../src/store/session-query.js';
 import { SessionStore } from '../src/store/session-store.js';
 import { runReadOnlySql } from '../src/store/sql-query.js';
 import { FIXTURES } from './helpers.js';
@@ -87,7 +87,33 @@ describe('query: filters as bound parameters, newest first, against the same fil
 });
 
 describe('export', () => {
-  it('CSV is the records, newest first, byte for byte as replay --format csv writes them', async () => {
+  it('CSV written by DuckDB is byte for byte what replay --format csv writes for the same sessions', async () => {
+    for (const [raw, keep] of [
+      [{}, () => true],
+      [{ protocol: 'udp' }, (r: SessionRecord) => r.protocol === 'udp'],
+    ] as Array<[RawSessionFilter, (r: SessionRecord) => boolean]>) {
+      const out = join(dir, `export-${Object.keys(raw).join('-') || 'all'}.csv`);
+      const n = await exportCsv(db, parseSessionFilter(raw, NOW), out);
+      const expected = records.filter(keep).sort(newestFirst);
+      expect(n).toBe(expected.length);
+      expect(readFileSync(out, 'utf8')).toBe(sessionCsvHeader() + expected.map(sessionCsvRow).join(''));
+    }
+  });
+
+  it('CSV from DuckDB guards formula-looking text, quotes and tabs exactly as the JS writer', async () => {
+    const odd = join(dir, 'odd.duckdb');
+    const store = await SessionStore.open(odd);
+    const base = records[0]!;
+    const tricky = ['=HYPERLINK("http://x")', '+1', '-2', '@SUM(A1)', '\tx', 'a,b', 'say "hi"', 'plain', ''];
+    const made = tricky.map((t, i) => ({ ...base, sessionId: `odd${i}`, startedAt: base.startedAt + i, userId: t, orgId: t || null }));
+    for (const r of made) store.append(r);
+    await store.close();
+    const out = join(dir, 'odd.csv');
+    await exportCsv(odd, parseSessionFilter({}, NOW), out);
+    expect(readFileSync(out, 'utf8')).toBe(sessionCsvHeader() + [...made].sort(newestFirst).map(sessionCsvRow).join(''));
+  });
+
+  it('CSV streamed through JavaScript is the records, newest first', async () => {
     let csv = sessionCsvHeader();
     const n = await streamSessions(db, parseSessionFilter({ dst: '10.77.0.2:8080' }, NOW), (rs) => {
       for (const r of rs) csv += sessionCsvRow(r);

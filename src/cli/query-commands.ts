@@ -1,9 +1,6 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
 import { NetlogError } from '../errors.js';
-import { sessionCsvHeader, sessionCsvRow } from '../format/session-text.js';
 import { parseSessionFilter, type RawSessionFilter } from '../store/session-filter.js';
-import { exportParquet, querySessions, streamSessions, writeWithBackpressure } from '../store/session-query.js';
+import { exportCsv, exportParquet, querySessions } from '../store/session-query.js';
 import { SESSION_FORMATS, SessionWriter, type SessionFormat } from './session-writer.js';
 
 type FilterOptions = RawSessionFilter & { db: string };
@@ -27,21 +24,9 @@ export async function exportCommand(opts: FilterOptions & { format: string; out:
     throw new NetlogError('ERR_CONFIG_INVALID', `--format must be csv or parquet, not "${opts.format}"`);
   }
   const { limit: _limit, offset: _offset, ...filter } = parseSessionFilter({ ...opts, limit: undefined, offset: undefined });
-  let count: number;
-  if (opts.format === 'parquet') {
-    count = await exportParquet(opts.db, filter, opts.out);
-  } else {
-    const out = opts.out === '-' ? process.stdout : createWriteStream(opts.out);
-    await writeWithBackpressure(out, sessionCsvHeader());
-    count = await streamSessions(opts.db, filter, (records) => {
-      let text = '';
-      for (const r of records) text += sessionCsvRow(r);
-      return writeWithBackpressure(out, text);
-    });
-    if (out !== process.stdout) {
-      out.end();
-      await once(out, 'finish');
-    }
-  }
+  const count =
+    opts.format === 'parquet'
+      ? await exportParquet(opts.db, filter, opts.out)
+      : await exportCsv(opts.db, filter, opts.out === '-' ? '/dev/stdout' : opts.out);
   process.stderr.write(`netlog: exported ${count} sessions to ${opts.out}\n`);
 }

@@ -28,14 +28,15 @@ export function partitionDir(dataDir: string, day: string): string {
 
 const sqlText = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
+const DAY_S = 86400;
+
 /** Days (YYYY-MM-DD, UTC) with sessions in the table that started before `beforeDay`. */
 async function closedDays(c: DuckDBConnection, beforeDay: string): Promise<string[]> {
   const reader = await c.runAndReadAll(
-    `SELECT DISTINCT strftime(to_timestamp("timestamp")::DATE, '%Y-%m-%d') AS day FROM sessions
-     WHERE to_timestamp("timestamp")::DATE < $1::DATE ORDER BY day`,
-    [beforeDay],
+    `SELECT DISTINCT "timestamp" // ${DAY_S} AS day FROM sessions WHERE "timestamp" < $1 ORDER BY day`,
+    [Date.parse(`${beforeDay}T00:00:00Z`) / 1000],
   );
-  return reader.getRows().map((r) => String(r[0]));
+  return reader.getRows().map((r) => new Date(Number(r[0]) * DAY_S * 1000).toISOString().slice(0, 10));
 }
 
 export interface CompactionResult {
@@ -57,15 +58,18 @@ export async function compactClosedDays(
     mkdirSync(dir, { recursive: true });
     const existing = readdirSync(dir).filter((f) => /^part-\d+\.parquet(\.tmp)?$/.test(f)).length;
     const file = join(dir, `part-${existing}.parquet`);
-    const dayFilter = `to_timestamp("timestamp")::DATE = ${sqlText(day)}::DATE`;
+    // An integer range on the stored seconds: no per-row date conversion.
+    const dayStart = Date.parse(`${day}T00:00:00Z`) / 1000;
+    const dayFilter = `"timestamp" >= ${dayStart} AND "timestamp" < ${dayStart + DAY_S}`;
     await c.run(
       `COPY (SELECT * FROM sessions WHERE ${dayFilter} ORDER BY "startedAt") TO ${sqlText(`${file}.tmp`)} (FORMAT parquet, COMPRESSION zstd)`,
     );
     if (crashAt === 'after-copy') throw new Error('simulated crash after copy');
     await c.run('BEGIN TRANSACTION');
     try {
-      const deleted = await c.runAndReadAll(`DELETE FROM sessions WHERE ${dayFilter} RETURNING 1`);
-      const sessions = deleted.currentRowCount;
+      const counted = await c.runAndReadAll(`SELECT count(*) FROM sessions WHERE ${dayFilter}`);
+      const sessions = Number(counted.getRows()[0]![0]);
+      await c.run(`DELETE FROM sessions WHERE ${dayFilter}`);
       await c.run(`INSERT INTO compactions (day, file, sessions) VALUES (${sqlText(day)}::DATE, ${sqlText(file)}, ${sessions})`);
       await c.run('COMMIT');
       if (crashAt === 'after-commit') throw new Error('simulated crash after commit');

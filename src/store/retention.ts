@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { NetlogError } from '../errors.js';
 import { refreshAllView } from './compaction.js';
@@ -19,7 +19,8 @@ export interface PruneResult {
  * parts go by whole days, once every session of their day is past the cutoff, so a day that
  * straddles the cutoff is kept until it is wholly past. The manifest rows go in one
  * transaction and the view is rebuilt before files are removed, so a crash can only leave
- * unlisted files, which the next open deletes.
+ * files no query reads. (They are not swept at open: a data directory may hold parts another
+ * store lists.)
  */
 export async function pruneSessions(
   c: DuckDBConnection,
@@ -53,18 +54,4 @@ export async function pruneSessions(
     if (existsSync(dir) && readdirSync(dir).length === 0) rmSync(dir, { recursive: true });
   }
   return { tableSessions, parts: parts.length, partSessions: parts.reduce((a, [, n]) => a + n, 0), cutoff };
-}
-
-/** Removes Parquet parts that no manifest row lists (left by a prune that crashed midway). */
-export async function removeUnlistedParts(c: DuckDBConnection, dataDir: string): Promise<void> {
-  const root = join(dataDir, 'sessions');
-  if (!existsSync(root)) return;
-  const listed = new Set((await c.runAndReadAll('SELECT file FROM compactions')).getRows().map((r) => String(r[0])));
-  for (const part of readdirSync(root)) {
-    const dir = join(root, part);
-    for (const f of readdirSync(dir)) {
-      if (f.endsWith('.parquet') && !listed.has(join(dir, f))) rmSync(join(dir, f));
-    }
-    if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true });
-  }
 }

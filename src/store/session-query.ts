@@ -61,6 +61,44 @@ export function streamSessions(
   });
 }
 
+/** A DOUBLE of whole microseconds as JavaScript prints it: trailing zeros and dot dropped. */
+const decimal6 = (x: string) => `rtrim(rtrim(printf('%.6f', ${x}), '0'), '.')`;
+/** TIMESTAMP as float unix seconds, formatted from the exact microsecond count. */
+const seconds6 = (col: string) =>
+  `rtrim(rtrim(printf('%d.%06d', epoch_us(${col}) // 1000000, epoch_us(${col}) % 1000000), '0'), '.')`;
+/** Text as the export writes it: formula-looking values prefixed with ', "" as an empty field. */
+const safeText = (col: string) =>
+  `NULLIF(CASE WHEN regexp_matches(${col}::VARCHAR, '^[-=+@\\t\\r]') THEN '''' || ${col}::VARCHAR ELSE ${col}::VARCHAR END, '')`;
+
+const TEXT_FIELDS = new Set(['protocol', 'userId', 'sourceAddr', 'destAddr', 'state', 'history', 'endReason', 'sessionId', 'orgId']);
+
+/** SESSION_FIELDS as the CSV export prints them, computed by DuckDB. */
+const SELECT_CSV = SESSION_FIELDS.map((f) => {
+  const col = `"${f}"`;
+  if (f === 'startedAt' || f === 'endedAt') return `${seconds6(col)} AS ${col}`;
+  if (f === 'duration') return `${decimal6(col)} AS ${col}`;
+  if (TEXT_FIELDS.has(f)) return `${safeText(col)} AS ${col}`;
+  return col;
+}).join(', ');
+
+/**
+ * CSV export written by DuckDB's own CSV writer (COPY), so memory stays flat and no row passes
+ * through JavaScript: the same bytes as `sessionCsvRow` gives for the same sessions, newest
+ * first, header of field names. `out` may be /dev/stdout.
+ */
+export function exportCsv(dbPath: string, filter: Omit<SessionFilter, 'limit' | 'offset'>, out: string): Promise<number> {
+  const { where, params } = filterSql({ ...filter, limit: 0, offset: 0 });
+  return withReadOnlyStore(dbPath, async (c) => {
+    const n = params.length;
+    const total = await c.runAndReadAll(`SELECT count(*) FROM sessions_all ${where}`, params);
+    await c.run(
+      `COPY (SELECT ${SELECT_CSV} FROM sessions_all ${where} ${NEWEST_FIRST}) TO $${n + 1} (FORMAT csv, HEADER true)`,
+      [...params, out],
+    );
+    return Number(total.getRows()[0]![0]);
+  });
+}
+
 /** Parquet export in DuckDB itself: the same filter, zstd, written by COPY. */
 export function exportParquet(dbPath: string, filter: Omit<SessionFilter, 'limit' | 'offset'>, out: string): Promise<number> {
   const { where, params } = filterSql({ ...filter, limit: 0, offset: 0 });

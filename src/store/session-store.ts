@@ -10,7 +10,7 @@ import {
   type CompactionCrashPoint,
   type CompactionResult,
 } from './compaction.js';
-import { pruneSessions, removeUnlistedParts, type PruneResult } from './retention.js';
+import { pruneSessions, type PruneResult } from './retention.js';
 import { CREATE_SESSIONS_TABLE, SessionChunkWriter } from './session-chunk.js';
 
 export interface SessionStoreOptions {
@@ -64,7 +64,6 @@ export class SessionStore {
     await connection.run(CREATE_COMPACTIONS_TABLE);
     const store = new SessionStore(path, instance, connection, options);
     await recoverCompactions(connection, store.dataDir);
-    await removeUnlistedParts(connection, store.dataDir);
     await refreshAllView(connection);
     return store;
   }
@@ -124,6 +123,12 @@ export class SessionStore {
   async prune(retentionDays: number, now?: Date): Promise<PruneResult> {
     await this.flush();
     return pruneSessions(this.connection, retentionDays, now);
+  }
+
+  /** Runs one statement on the store's own connection (benchmarks and maintenance). */
+  async sql(statement: string): Promise<void> {
+    await this.flush();
+    await this.connection.run(statement);
   }
 
   /** Flushes, then closes the database. */
