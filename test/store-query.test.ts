@@ -41,6 +41,10 @@ const reference: Array<[string, RawSessionFilter, (r: SessionRecord) => boolean]
   ['since 10 minutes ago', { since: '10m' }, (r) => r.timestamp >= NOW.getTime() / 1000 - 600],
   ['until ISO', { until: '2026-11-24T20:53:05Z' }, (r) => r.timestamp <= Date.parse('2026-11-24T20:53:05Z') / 1000],
   ['client (none yet)', { client: '7' }, () => false],
+  ['src IPv6 CIDR /64', { src: 'fd90::/64' }, (r) => r.sourceAddr.startsWith('[fd90::')],
+  ['dst IPv6 CIDR /15 (a part-digit prefix)', { dst: 'fd76::/15' }, (r) => /^\[fd7[67]:/.test(r.destAddr)],
+  ['dst IPv6 CIDR /16 excludes a neighbour', { dst: 'fd76::/16' }, () => false],
+  ['src ::/0 is every IPv6 session', { src: '::/0' }, (r) => r.sourceAddr.startsWith('[')],
 ];
 
 describe('query: filters as bound parameters, newest first, against the same filter in JS', () => {
@@ -78,7 +82,8 @@ describe('query: filters as bound parameters, newest first, against the same fil
       [{ client: 'abc' }, /--client "abc"/],
       [{ limit: '0' }, /--limit "0"/],
       [{ since: '2026-11-25', until: '2026-11-24' }, /after --until/],
-      [{ src: 'fd00::/8' }, /IPv6 CIDR/],
+      [{ src: 'fd00::/129' }, /at most \/128/],
+      [{ src: 'fd00:::1/64' }, /not an IPv4 or IPv6 CIDR/],
     ];
     for (const [raw, message] of cases) {
       expect(() => parseSessionFilter(raw, NOW)).toThrow(message);

@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +7,7 @@ import type { SessionRecord } from '../src/flow/session-record.js';
 import { replay } from '../src/replay/replay.js';
 import { SessionStore } from '../src/store/session-store.js';
 import { runReadOnlySql } from '../src/store/sql-query.js';
-import { FIXTURES } from './helpers.js';
+import { CORPUS, FIXTURES, ROOT } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'netlog-store-'));
 
@@ -65,5 +66,32 @@ describe('session store (a real DuckDB file)', () => {
     await expect(runReadOnlySql(join(tmp, 'missing', 'x.duckdb'), 'SELECT 1')).rejects.toMatchObject({ code: 'ERR_STORE_OPEN' });
     const { rows } = await runReadOnlySql(db, 'SELECT count(*) AS n FROM sessions');
     expect(rows[0]!.n).toBe(5);
+  });
+});
+
+describe('retention on replay', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), ...args], { encoding: 'utf8' });
+
+  it('retention days 0 records nothing and says so', () => {
+    const db = join(tmp, 'disabled.duckdb');
+    const r = cli('replay', join(FIXTURES, 'tun-wireguard.pcap'), '--db', db, '--retention-days', '0');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/network logging is disabled/);
+    expect(r.stdout).toBe('');
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('replaying old captures keeps them unless --prune is given', async () => {
+    const db = join(tmp, 'old.duckdb');
+    const old = join(CORPUS, 'zeek/tcp/reassembly.pcap'); // 2004-03-10
+    // Keep everything since 2010, whenever the test runs: the 2004 trace is out, ours (2026) in.
+    const days = String(Math.floor((Date.now() - Date.parse('2010-01-01')) / 86_400_000));
+    expect(cli('replay', old, '--db', db, '--retention-days', days).status).toBe(0);
+    const kept = (await runReadOnlySql(db, 'SELECT count(*) AS n FROM sessions_all')).rows[0]!.n as number;
+    expect(kept).toBeGreaterThan(0);
+    const r = cli('replay', join(FIXTURES, 'tun-wireguard.pcap'), '--db', db, '--retention-days', days, '--prune');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`pruned ${kept} sessions`));
+    expect((await runReadOnlySql(db, 'SELECT count(*) AS n FROM sessions_all')).rows[0]!.n).toBe(5);
   });
 });

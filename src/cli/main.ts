@@ -26,6 +26,8 @@ program
   .option('--udp-timeout <s>', 'idle timeout of a UDP exchange', REPLAY_DEFAULTS.udpTimeout)
   .option('--linger <s>', 'after FIN both ways or RST, how long late packets still join the session', REPLAY_DEFAULTS.linger)
   .option('--db <file>', 'append the sessions to this DuckDB store (stdout then only with --format)')
+  .option('--retention-days <n>', "the org's retention: 0 disables network logging (nothing is recorded)")
+  .option('--prune', 'after the replay, delete stored sessions older than --retention-days (never by default)')
   .option('-q, --quiet', 'no summary on stderr')
   .option('-v, --verbose', 'log each batch committed to the store')
   .action((files: string[], opts: ReplayCommandOptions, cmd: Command) =>

@@ -12,6 +12,8 @@ export interface ReplayCommandOptions {
   udpTimeout: string;
   linger: string;
   db?: string;
+  retentionDays?: string;
+  prune?: boolean;
   /** Set by the CLI when --format was given explicitly. */
   formatGiven?: boolean;
   quiet?: boolean;
@@ -30,6 +32,15 @@ function number(name: string, text: string, integer = false): number {
 export async function replayCommand(files: string[], opts: ReplayCommandOptions): Promise<void> {
   if (!SESSION_FORMATS.includes(opts.format as SessionFormat)) {
     throw new NetlogError('ERR_CONFIG_INVALID', `--format must be one of ${SESSION_FORMATS.join(', ')}, not "${opts.format}"`);
+  }
+  const retentionDays = opts.retentionDays === undefined ? undefined : number('retention-days', opts.retentionDays, true);
+  if (retentionDays === 0) {
+    // Pangolin's retentionDays 0: network logging is disabled for the org.
+    process.stderr.write('netlog: network logging is disabled (retention days 0): no sessions are recorded\n');
+    return;
+  }
+  if (opts.prune && (retentionDays === undefined || !opts.db)) {
+    throw new NetlogError('ERR_CONFIG_INVALID', '--prune needs --db and --retention-days N (N >= 1)');
   }
   const writer = new SessionWriter(process.stdout, opts.format as SessionFormat);
   // With --db the sessions go to the store; stdout gets them only if --format was given too.
@@ -55,6 +66,10 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     },
     afterBatch: writer.drain,
   });
+  if (store && opts.prune && retentionDays !== undefined) {
+    const pruned = await store.prune(retentionDays);
+    process.stderr.write(`netlog: pruned ${pruned.tableSessions + pruned.partSessions} sessions older than ${retentionDays} days\n`);
+  }
   if (store) await store.close();
   let failed = false;
   for (const r of reports) {

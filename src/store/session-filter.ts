@@ -21,11 +21,13 @@ export interface SessionFilter {
   offset: number;
 }
 
-/** `ip:port` (exact), `ip` (any port), or an IPv4 CIDR as a numeric range. */
+/** `ip:port` (exact), `ip` (any port), an IPv4 CIDR as a numeric range, or an IPv6 CIDR as
+ *  leading hex digits of the expanded address (plus the top bits of one more digit). */
 export type AddressFilter =
   | { kind: 'endpoint'; text: string }
   | { kind: 'host'; prefix: string }
-  | { kind: 'ipv4-range'; first: number; last: number };
+  | { kind: 'ipv4-range'; first: number; last: number }
+  | { kind: 'ipv6-prefix'; hex: string; nibbleIndex: number; nibbleShift: number; nibbleValue: number | null };
 
 /** Raw option values as the CLI or a query string gives them. */
 export interface RawSessionFilter {
@@ -71,8 +73,8 @@ function ipv4Word(text: string): number | null {
   return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }
 
-/** IPv6 text to its RFC 5952 form (as netlog stores it), or null. */
-function canonicalIpv6(text: string): string | null {
+/** IPv6 text to its eight 16-bit groups, or null. */
+function ipv6Groups(text: string): number[] | null {
   if (!/^[0-9a-fA-F:]+$/.test(text) || (text.match(/::/g) ?? []).length > 1) return null;
   const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
   const h = head ? head.split(':') : [];
@@ -81,7 +83,13 @@ function canonicalIpv6(text: string): string | null {
   if ((tail === undefined && missing !== 0) || (tail !== undefined && missing < 1)) return null;
   const groups = [...h, ...Array(tail === undefined ? 0 : missing).fill('0'), ...t];
   if (groups.length !== 8 || groups.some((g) => g.length === 0 || g.length > 4)) return null;
-  const n = groups.map((g) => parseInt(g, 16));
+  return groups.map((g) => parseInt(g, 16));
+}
+
+/** IPv6 text to its RFC 5952 form (as netlog stores it), or null. */
+function canonicalIpv6(text: string): string | null {
+  const n = ipv6Groups(text);
+  if (n === null) return null;
   return formatIpv6((n[0]! << 16 | n[1]!) >>> 0, (n[2]! << 16 | n[3]!) >>> 0, (n[4]! << 16 | n[5]!) >>> 0, (n[6]! << 16 | n[7]!) >>> 0);
 }
 
@@ -92,8 +100,19 @@ export function parseAddressFilter(option: string, value: string): AddressFilter
     const base = ipv4Word(cidr[1]!);
     const bits = Number(cidr[2]);
     if (base === null) {
-      if (canonicalIpv6(cidr[1]!) !== null) throw bad(option, value, 'IPv6 CIDR filters are not supported yet; give an IPv6 address or [address]:port');
-      throw bad(option, value, 'not an IPv4 CIDR');
+      const groups = ipv6Groups(cidr[1]!);
+      if (groups === null) throw bad(option, value, 'not an IPv4 or IPv6 CIDR');
+      if (bits > 128) throw bad(option, value, 'an IPv6 prefix is at most /128');
+      const hex = groups.map((g) => g.toString(16).padStart(4, '0')).join('');
+      const whole = Math.floor(bits / 4);
+      const rest = bits % 4;
+      return {
+        kind: 'ipv6-prefix',
+        hex: hex.slice(0, whole),
+        nibbleIndex: whole + 1,
+        nibbleShift: 4 - rest,
+        nibbleValue: rest === 0 ? null : parseInt(hex[whole]!, 16) >> (4 - rest),
+      };
     }
     if (bits > 32) throw bad(option, value, 'an IPv4 prefix is at most /32');
     const size = 2 ** (32 - bits);
@@ -152,6 +171,16 @@ const ipv4Of = (column: string) =>
   [0, 1, 2, 3].map((i) => `split_part(split_part(${column}, ':', 1), '.', ${i + 1})::BIGINT * ${2 ** (24 - 8 * i)}`).join(' + ') +
   ' END';
 
+/** The IPv6 host of an `[v6]:port` column as 32 hex digits, `::` expanded, in SQL. */
+const ipv6HexOf = (column: string) => {
+  const host = `trim(split_part(${column}, ']', 1), '[')`;
+  const halves = `string_split(${host}, '::')`;
+  const left = `CASE WHEN ${halves}[1] = '' THEN []::VARCHAR[] ELSE string_split(${halves}[1], ':') END`;
+  const right = `CASE WHEN len(${halves}) = 2 AND ${halves}[2] <> '' THEN string_split(${halves}[2], ':') ELSE []::VARCHAR[] END`;
+  const zeros = `list_transform(range(8 - len(list_filter(string_split(${host}, ':'), lambda g: g <> ''))), lambda z: '0')`;
+  return `list_aggregate(list_transform(list_concat(${left}, ${zeros}, ${right}), lambda g: lpad(g, 4, '0')), 'string_agg', '')`;
+};
+
 /** WHERE clause (with a leading WHERE, or empty) and its positional parameters. */
 export function filterSql(f: SessionFilter): { where: string; params: DuckDBValue[] } {
   const terms: string[] = [];
@@ -168,7 +197,15 @@ export function filterSql(f: SessionFilter): { where: string; params: DuckDBValu
     if (a === undefined) continue;
     if (a.kind === 'endpoint') terms.push(`${column} = ${p(a.text)}`);
     else if (a.kind === 'host') terms.push(`starts_with(${column}, ${p(a.prefix)})`);
-    else terms.push(`(${ipv4Of(column)}) BETWEEN ${p(a.first)} AND ${p(a.last)}`);
+    else if (a.kind === 'ipv4-range') terms.push(`(${ipv4Of(column)}) BETWEEN ${p(a.first)} AND ${p(a.last)}`);
+    else {
+      let term = `${column} LIKE '[%' AND starts_with(${ipv6HexOf(column)}, ${p(a.hex)})`;
+      if (a.nibbleValue !== null) {
+        const digit = `('0x' || substr(${ipv6HexOf(column)}, ${p(a.nibbleIndex)}, 1))::INTEGER`;
+        term += ` AND (${digit} >> ${p(a.nibbleShift)}) = ${p(a.nibbleValue)}`;
+      }
+      terms.push(`(${term})`);
+    }
   }
   return { where: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params };
 }
