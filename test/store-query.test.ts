@@ -6,7 +6,7 @@ import type { SessionRecord } from '../src/flow/session-record.js';
 import { sessionCsvHeader, sessionCsvRow } from '../src/format/session-text.js';
 import { replay } from '../src/replay/replay.js';
 import { parseSessionFilter, type RawSessionFilter } from '../src/store/session-filter.js';
-import { exportCsv, exportParquet, querySessions, streamSessions } from '../src/store/session-query.js';
+import { exportCsv, exportParquet, querySessions } from '../src/store/session-query.js';
 import { SessionStore } from '../src/store/session-store.js';
 import { runReadOnlySql } from '../src/store/sql-query.js';
 import { FIXTURES } from './helpers.js';
@@ -116,16 +116,6 @@ describe('export', () => {
     const out = join(dir, 'odd.csv');
     await exportCsv(odd, parseSessionFilter({}, NOW), out);
     expect(readFileSync(out, 'utf8')).toBe(sessionCsvHeader() + [...made].sort(newestFirst).map(sessionCsvRow).join(''));
-  });
-
-  it('CSV streamed through JavaScript is the records, newest first', async () => {
-    let csv = sessionCsvHeader();
-    const n = await streamSessions(db, parseSessionFilter({ dst: '10.77.0.2:8080' }, NOW), (rs) => {
-      for (const r of rs) csv += sessionCsvRow(r);
-    });
-    const expected = records.filter((r) => r.destAddr === '10.77.0.2:8080').sort(newestFirst);
-    expect(n).toBe(expected.length);
-    expect(csv).toBe(sessionCsvHeader() + expected.map(sessionCsvRow).join(''));
   });
 
   it('Parquet holds the selected sessions', async () => {

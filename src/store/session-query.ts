@@ -1,4 +1,3 @@
-import type { Writable } from 'node:stream';
 import type { DuckDBValue } from '@duckdb/node-api';
 import { SESSION_FIELDS, type SessionRecord } from '../flow/session-record.js';
 import { filterSql, type SessionFilter } from './session-filter.js';
@@ -37,27 +36,6 @@ export function querySessions(dbPath: string, filter: SessionFilter): Promise<Se
     );
     const total = await c.runAndReadAll(`SELECT count(*) FROM sessions_all ${where}`, params);
     return { sessions: page.getRowObjects().map(toRecord), total: Number(total.getRows()[0]![0]) };
-  });
-}
-
-/**
- * Every session the filter selects (no limit), newest first, streamed chunk by chunk from
- * DuckDB to `write`, which may wait (backpressure): memory stays flat whatever the count.
- */
-export function streamSessions(
-  dbPath: string,
-  filter: Omit<SessionFilter, 'limit' | 'offset'>,
-  write: (records: SessionRecord[]) => Promise<void> | void,
-): Promise<number> {
-  const { where, params } = filterSql({ ...filter, limit: 0, offset: 0 });
-  return withReadOnlyStore(dbPath, async (c) => {
-    const result = await c.stream(`SELECT ${SELECT_RECORD} FROM sessions_all ${where} ${NEWEST_FIRST}`, params);
-    let count = 0;
-    for await (const rows of result.yieldRowObjects()) {
-      count += rows.length;
-      await write(rows.map(toRecord));
-    }
-    return count;
   });
 }
 
@@ -111,9 +89,4 @@ export function exportParquet(dbPath: string, filter: Omit<SessionFilter, 'limit
     const written = await c.runAndReadAll('SELECT count(*) FROM read_parquet($1)', [out]);
     return Number(written.getRows()[0]![0]);
   });
-}
-
-/** Writes to a stream, waiting when it pushes back. */
-export function writeWithBackpressure(out: Writable, text: string): Promise<void> | void {
-  if (!out.write(text)) return new Promise((resolve) => out.once('drain', () => resolve()));
 }
