@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../src/flow/session-record.js';
 import { replay } from '../src/replay/replay.js';
 import { SessionStore } from '../src/store/session-store.js';
+import { parseSessionFilter } from '../src/store/session-filter.js';
+import { querySessions } from '../src/store/session-query.js';
 import { runReadOnlySql } from '../src/store/sql-query.js';
 import { CORPUS, FIXTURES } from './helpers.js';
 
@@ -47,6 +49,12 @@ describe('day partitions in Parquet', () => {
     expect(all.hot).toBe(records.filter((r) => r.timestamp >= Date.parse('2026-11-24') / 1000).length);
     const meta = await runReadOnlySql(db, `SELECT DISTINCT compression FROM parquet_metadata('${parts[0]!.file}')`);
     expect(meta.rows.map((r) => r.compression)).toEqual(['ZSTD']);
+    // Filtered queries read both places: newest first across the hot table and the Parquet days.
+    const tcp = records.filter((r) => r.protocol === 'tcp').sort((a, b) => b.startedAt - a.startedAt);
+    const page = await querySessions(db, parseSessionFilter({ protocol: 'tcp', limit: '1000' }));
+    expect(page.total).toBe(tcp.length);
+    expect(page.sessions.map((r) => r.sessionId)).toEqual(tcp.map((r) => r.sessionId));
+    expect(page.sessions.find((r) => r.sessionId === tcp.at(-1)!.sessionId)).toEqual(tcp.at(-1)); // from Parquet, whole
   });
 
   for (const crashAt of ['after-copy', 'after-commit'] as const) {
