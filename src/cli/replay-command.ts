@@ -1,5 +1,7 @@
 import { NetlogError } from '../errors.js';
 import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from '../flow/flow-tracker.js';
+import { IdentityMap, SCOPES, type Scope } from '../identity/identity-map.js';
+import { loadOrgMap } from '../identity/org-map.js';
 import { replay } from '../replay/replay.js';
 import { SessionStore } from '../store/session-store.js';
 import { SESSION_FORMATS, SessionWriter, type SessionFormat } from './session-writer.js';
@@ -14,6 +16,8 @@ export interface ReplayCommandOptions {
   db?: string;
   retentionDays?: string;
   prune?: boolean;
+  orgMap?: string;
+  scope: string;
   /** Set by the CLI when --format was given explicitly. */
   formatGiven?: boolean;
   quiet?: boolean;
@@ -33,7 +37,18 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   if (!SESSION_FORMATS.includes(opts.format as SessionFormat)) {
     throw new NetlogError('ERR_CONFIG_INVALID', `--format must be one of ${SESSION_FORMATS.join(', ')}, not "${opts.format}"`);
   }
-  const retentionDays = opts.retentionDays === undefined ? undefined : number('retention-days', opts.retentionDays, true);
+  if (!SCOPES.includes(opts.scope as Scope)) {
+    throw new NetlogError('ERR_CONFIG_INVALID', `--scope must be one of ${SCOPES.join(', ')}, not "${opts.scope}"`);
+  }
+  const orgMap = opts.orgMap ? await loadOrgMap(opts.orgMap) : null;
+  const identity = orgMap ? new IdentityMap(orgMap, opts.scope as Scope) : undefined;
+  if (identity && !opts.quiet) {
+    const c = identity.counts;
+    process.stderr.write(`netlog: org map ${orgMap!.orgId} site ${orgMap!.siteId}: ${c.clients} clients, ${c.siteResources} site resources; scope ${opts.scope}\n`);
+  }
+  // --retention-days overrides the org map's retentionDays.
+  const retentionDays =
+    opts.retentionDays !== undefined ? number('retention-days', opts.retentionDays, true) : orgMap?.retentionDays;
   if (retentionDays === 0) {
     // Pangolin's retentionDays 0: network logging is disabled for the org.
     process.stderr.write('netlog: network logging is disabled (retention days 0): no sessions are recorded\n');
@@ -53,6 +68,7 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   const maxFlows = number('max-flows', opts.maxFlows, true);
   if (maxFlows < 1) throw new NetlogError('ERR_CONFIG_INVALID', '--max-flows must be at least 1');
   const { reports, tracker, decoder } = await replay(files, {
+    identifier: identity,
     maxFlows,
     timeouts: {
       tcpEstablishedS: number('tcp-established-timeout', opts.tcpEstablishedTimeout),
@@ -83,10 +99,11 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     const packets = reports.reduce((a, r) => a + r.packets, 0);
     const ended = Object.entries(tracker.ended).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ');
     const skipped = Object.entries(decoder.tally()).filter(([k]) => k !== 'decoded').map(([k, n]) => `${k}=${n}`).join(' ');
+    const scoped = identity ? `; out of scope (counted, not recorded): ${tracker.outOfScope}` : '';
     const clamped = decoder.lengthsClamped > 0 ? `; IP length cut to the frame: ${decoder.lengthsClamped}` : '';
-    const sessions = Object.values(tracker.ended).reduce((a, n) => a + n, 0);
+    const sessions = Object.values(tracker.ended).reduce((a, n) => a + n, 0) - tracker.outOfScope;
     const stored = store ? `, ${store.written} written to ${store.path}` : '';
-    process.stderr.write(`netlog: ${packets} packets, ${sessions} sessions${stored} (${ended || 'none'}); skipped: ${skipped || 'none'}${clamped}\n`);
+    process.stderr.write(`netlog: ${packets} packets, ${sessions} sessions${stored} (${ended || 'none'}); skipped: ${skipped || 'none'}${clamped}${scoped}\n`);
   }
   if (failed) process.exitCode = 1;
 }

@@ -3,6 +3,7 @@ import { Fragment, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketI
 import { NetlogError } from '../errors.js';
 import { Endpoint, History, historyLetter, tcpConnState, udpConnState } from './conn-state.js';
 import { FlowSlots, KEY_WORDS, NIL, resized } from './flow-slots.js';
+import type { FlowIdentifier } from './flow-identifier.js';
 import type { EndReason, SessionRecord } from './session-record.js';
 
 export interface FlowTimeouts {
@@ -28,6 +29,8 @@ export interface FlowTrackerOptions {
   timeouts?: Partial<FlowTimeouts>;
   /** Receives each finished session, in the order sessions end. */
   onSession: (record: SessionRecord) => void;
+  /** Fills orgId, siteId, clientId, userId, siteResourceId, and decides scope, once per flow. */
+  identifier?: FlowIdentifier;
 }
 
 // Lists a flow sits on, one per idle timeout; each ordered by last activity.
@@ -87,6 +90,13 @@ export class FlowTracker {
   private historySeen = new Uint32Array(0);
   private history = new Uint8Array(0);
   private historyLength = new Uint8Array(0);
+  /** The identifier's handle for the flow: >= 0 an identity, -1 out of scope, -2 none. */
+  private identity = new Int32Array(0);
+  private readonly identifier: FlowIdentifier | undefined;
+  private readonly origin = [0, 0, 0, 0];
+  private readonly responder = [0, 0, 0, 0];
+  /** Sessions that ended out of scope: counted, never recorded. */
+  outOfScope = 0;
 
   /** Flows ended so far, by reason. */
   readonly ended: Record<EndReason, number> = { fin: 0, rst: 0, idle: 0, evicted: 0, shutdown: 0, 'capture-end': 0 };
@@ -106,6 +116,7 @@ export class FlowTracker {
     this.timeoutUs = Float64Array.from([t.udpS, t.tcpEstablishedS, t.tcpTransientS, t.lingerS], (s) => s * 1e6);
     this.sweepIntervalUs = Math.min(1e6, ...this.timeoutUs);
     this.onSession = options.onSession;
+    this.identifier = options.identifier;
     this.slots = new FlowSlots(maxFlows, LISTS, (cap) => this.grow(cap), options.initialFlows);
   }
 
@@ -132,6 +143,7 @@ export class FlowTracker {
     this.historySeen = resized(this.historySeen, cap);
     this.history = resized(this.history, HISTORY_MAX * cap);
     this.historyLength = resized(this.historyLength, cap);
+    this.identity = resized(this.identity, cap);
   }
 
   /** Accounts one decoded TCP or UDP packet captured at `tsSec` + `tsNsec`. */
@@ -228,7 +240,20 @@ export class FlowTracker {
     this.historySeen[s] = 0;
     this.historyLength[s] = 0;
     if (flipped) this.addHistory(s, History.FLIPPED, true);
+    this.identity[s] = this.identifier ? this.identify(info, senderIsOrig) : -2;
     return s;
+  }
+
+  /** Asks the identifier once, with the originator and responder of the new flow. */
+  private identify(info: PacketInfo, senderIsOrig: boolean): number {
+    const o = this.origin;
+    const r = this.responder;
+    const [a, b] = senderIsOrig ? [o, r] : [r, o];
+    a[0] = info.src0; a[1] = info.src1; a[2] = info.src2; a[3] = info.src3;
+    b[0] = info.dst0; b[1] = info.dst1; b[2] = info.dst2; b[3] = info.dst3;
+    const responderPort = senderIsOrig ? info.dstPort : info.srcPort;
+    const version = info.ipVersion === 6 ? 6 : 4;
+    return this.identifier!.identify(version, o, r, info.protocol === IPPROTO_TCP ? 'tcp' : 'udp', responderPort);
   }
 
   private tcpPacket(s: number, d: number, fromOrig: boolean, info: PacketInfo): void {
@@ -383,14 +408,21 @@ export class FlowTracker {
   openSessions(): SessionRecord[] {
     const out: SessionRecord[] = [];
     for (let list = 0; list < LISTS; list++) {
-      for (let s = this.slots.listHead[list]!; s !== NIL; s = this.slots.listNext[s]!) out.push(this.record(s, null));
+      for (let s = this.slots.listHead[list]!; s !== NIL; s = this.slots.listNext[s]!) {
+        if (this.identity[s] !== -1) out.push(this.record(s, null));
+      }
     }
     return out;
   }
 
-  /** The one place a flow ends: its record is emitted and its slot freed. */
+  /** The one place a flow ends: its record is emitted (or, out of scope, counted) and its slot freed. */
   private end(s: number, reason: EndReason): void {
     this.ended[reason]++;
+    if (this.identity[s] === -1) {
+      this.outOfScope++;
+      this.slots.release(s);
+      return;
+    }
     const record = this.record(s, reason);
     this.slots.release(s);
     this.onSession(record);
@@ -415,14 +447,16 @@ export class FlowTracker {
     const tcp = (f & F_TCP) !== 0;
     const startedAt = this.firstUs[s]! / 1e6;
     const endedAt = reason === null ? null : this.lastUs[s]! / 1e6;
+    const handle = this.identity[s]!;
+    const who = handle >= 0 ? this.identifier!.describe(handle) : null;
     const sourceAddr = origIsHi ? formatEndpoint(hi, hiPort) : formatEndpoint(lo, loPort);
     const destAddr = origIsHi ? formatEndpoint(lo, loPort) : formatEndpoint(hi, hiPort);
     return {
       timestamp: Math.floor(startedAt),
       protocol: tcp ? 'tcp' : 'udp',
-      siteResourceId: null,
-      clientId: null,
-      userId: null,
+      siteResourceId: who?.siteResourceId ?? null,
+      clientId: who?.clientId ?? null,
+      userId: who?.userId ?? null,
       sourceAddr,
       destAddr,
       duration: endedAt === null ? null : Math.round((this.lastUs[s]! - this.firstUs[s]!)) / 1e6,
@@ -440,8 +474,8 @@ export class FlowTracker {
       history,
       endReason: reason,
       sessionId: sessionId(this.firstUs[s]!, k, b),
-      orgId: null,
-      siteId: null,
+      orgId: who?.orgId ?? null,
+      siteId: who?.siteId ?? null,
     };
   }
 }

@@ -1,0 +1,133 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { SessionRecord } from '../src/flow/session-record.js';
+import { IdentityMap, type Scope } from '../src/identity/identity-map.js';
+import { parsePrefix } from '../src/identity/ip-prefix.js';
+import { loadOrgMap } from '../src/identity/org-map.js';
+import { replay } from '../src/replay/replay.js';
+import { FIXTURES } from './helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'netlog-identity-'));
+let n = 0;
+async function mapOf(json: unknown): Promise<IdentityMap> {
+  const file = join(tmp, `map-${n++}.json`);
+  writeFileSync(file, JSON.stringify(json));
+  return new IdentityMap(await loadOrgMap(file));
+}
+const base = { orgId: 'org_1', siteId: 3, retentionDays: 7, clientSubnet: '100.90.128.0/17' };
+const addr = (text: string) => {
+  const p = parsePrefix(text)!;
+  return [p.version, p.words] as const;
+};
+
+describe('matching', () => {
+  it('clients: the most specific prefix wins; a machine client has no user', async () => {
+    const m = await mapOf({
+      ...base,
+      clients: [
+        { clientId: 1, userId: 'u_wide', addresses: ['100.90.128.0/24'] },
+        { clientId: 2, userId: 'u_narrow', addresses: ['100.90.128.0/28'] },
+        { clientId: 3, addresses: ['100.90.128.9', 'fd90::9'] },
+      ],
+      siteResources: [],
+    });
+    expect(m.client(...addr('100.90.128.200'))?.clientId).toBe(1);
+    expect(m.client(...addr('100.90.128.5'))?.clientId).toBe(2);
+    const machine = m.client(...addr('100.90.128.9'));
+    expect(machine?.clientId).toBe(3);
+    expect(machine?.userId).toBeUndefined();
+    expect(m.client(...addr('fd90::9'))?.clientId).toBe(3);
+    expect(m.client(...addr('fd90::8'))).toBeNull();
+    expect(m.client(...addr('10.0.0.1'))).toBeNull();
+  });
+
+  it('resources: host before CIDR, then the longest prefix, then the narrowest port range', async () => {
+    const m = await mapOf({
+      ...base,
+      clients: [],
+      siteResources: [
+        { siteResourceId: 10, mode: 'cidr', destination: '10.0.0.0/8' },
+        { siteResourceId: 11, mode: 'cidr', destination: '10.1.0.0/16' },
+        { siteResourceId: 12, mode: 'cidr', destination: '10.1.2.3/32', protocol: 'tcp' },
+        { siteResourceId: 13, mode: 'host', destination: '10.1.2.3', protocol: 'tcp', ports: '1-65535' },
+        { siteResourceId: 14, mode: 'host', destination: '10.1.2.3', protocol: 'tcp', ports: '8000-8100' },
+        { siteResourceId: 15, mode: 'host', destination: '10.1.2.3', protocol: 'tcp', ports: '22,8080' },
+        { siteResourceId: 16, mode: 'host', destination: '10.1.2.3', protocol: 'udp', ports: '53' },
+        { siteResourceId: 17, mode: 'cidr', destination: 'fd00::/64', ports: '443' },
+        { siteResourceId: 18, mode: 'host', destination: 'fd00::5' },
+        { siteResourceId: 19, mode: 'host', destination: 'localhost', protocol: 'tcp' },
+      ],
+    });
+    const id = (a: string, proto: 'tcp' | 'udp', port: number) => m.resource(...addr(a), proto, port)?.siteResourceId ?? null;
+    expect(id('10.1.2.3', 'tcp', 8080)).toBe(15); // host; 8080 alone beats 8000-8100 and 1-65535
+    expect(id('10.1.2.3', 'tcp', 8050)).toBe(14);
+    expect(id('10.1.2.3', 'tcp', 9000)).toBe(13);
+    expect(id('10.1.2.3', 'udp', 53)).toBe(16);
+    expect(id('10.1.2.3', 'udp', 54)).toBe(11); // no host takes udp/54: the longest CIDR that does (12 is tcp only)
+    expect(id('10.1.9.9', 'tcp', 1)).toBe(11);
+    expect(id('10.9.9.9', 'udp', 1)).toBe(10);
+    expect(id('11.0.0.1', 'tcp', 80)).toBeNull();
+    expect(id('fd00::5', 'udp', 9)).toBe(18);
+    expect(id('fd00::6', 'tcp', 443)).toBe(17);
+    expect(id('fd00::6', 'tcp', 444)).toBeNull();
+    expect(id('127.0.0.1', 'tcp', 80)).toBe(19); // a hostname, resolved at load
+  });
+});
+
+describe('org map validation: every error names its path and the bad value', () => {
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['bad client address', { ...base, clients: [{ clientId: 1, addresses: ['100.90.128.300'] }], siteResources: [] }, /clients\[0\]\.addresses\[0\]: "100\.90\.128\.300" is not an IP address or CIDR/],
+    ['duplicate client id', { ...base, clients: [{ clientId: 1, addresses: ['1.1.1.1'] }, { clientId: 1, addresses: ['1.1.1.2'] }], siteResources: [] }, /clients\[1\]\.clientId: 1 is used twice/],
+    ['host mode with a CIDR', { ...base, clients: [], siteResources: [{ siteResourceId: 1, mode: 'host', destination: '10.0.0.0/8' }] }, /siteResources\[0\]\.destination: "10\.0\.0\.0\/8" is a CIDR/],
+    ['bad ports', { ...base, clients: [], siteResources: [{ siteResourceId: 1, mode: 'cidr', destination: '10.0.0.0/8', ports: '80-70' }] }, /siteResources\[0\]\.ports: "80-70" is not a port list/],
+    ['bad mode', { ...base, clients: [], siteResources: [{ siteResourceId: 1, mode: 'subnet', destination: '10.0.0.0/8' }] }, /siteResources\[0\]\.mode: "subnet"/],
+    ['unknown field', { ...base, clients: [], siteResources: [], extra: 1 }, /org map \(top level\)/],
+    ['missing orgId', { siteId: 1, retentionDays: 1, clientSubnet: '10.0.0.0/8', clients: [], siteResources: [] }, /orgId: missing/],
+    ['negative retention', { ...base, retentionDays: -1, clients: [], siteResources: [] }, /retentionDays: -1/],
+    ['unresolvable host', { ...base, clients: [], siteResources: [{ siteResourceId: 1, mode: 'host', destination: 'no-such-host.invalid' }] }, /siteResources\[0\]\.destination: "no-such-host\.invalid" does not resolve/],
+  ];
+  for (const [name, json, message] of cases) {
+    it(name, async () => {
+      await expect(mapOf(json)).rejects.toMatchObject({ code: 'ERR_CONFIG_INVALID', message });
+    });
+  }
+
+  it('not JSON, or no file: a clear error naming the file', async () => {
+    const file = join(tmp, 'broken.json');
+    writeFileSync(file, '{ "orgId": ');
+    await expect(loadOrgMap(file)).rejects.toThrow(/broken\.json: org map is not JSON/);
+    await expect(loadOrgMap(join(tmp, 'none.json'))).rejects.toThrow(/cannot read the org map/);
+  });
+});
+
+describe('scope and ids on replayed captures', () => {
+  async function sessions(file: string, scope: Scope) {
+    const identifier = new IdentityMap(await loadOrgMap(join(FIXTURES, 'org-maps/site.json')), scope);
+    const out: SessionRecord[] = [];
+    const { tracker } = await replay([join(FIXTURES, file)], { identifier, onSession: (r) => out.push(r) });
+    return { out, outOfScope: tracker.outOfScope };
+  }
+
+  it('resources: only client-to-resource sessions, with the right ids', async () => {
+    const { out, outOfScope } = await sessions('tun-wireguard.pcap', 'resources');
+    expect(out.map((s) => [s.destAddr.replace(/^.*:/, ''), s.protocol, s.siteResourceId, s.clientId, s.userId, s.orgId, s.siteId])).toEqual([
+      ['8080', 'tcp', 101, 7, 'user_alice', 'org_fixture', 1],
+      ['8080', 'tcp', 101, 7, 'user_alice', 'org_fixture', 1],
+      ['8080', 'tcp', 102, 7, 'user_alice', 'org_fixture', 1],
+      ['5353', 'udp', 103, 7, 'user_alice', 'org_fixture', 1],
+    ]);
+    expect(outOfScope).toBe(1); // the refused connection to port 9: no resource there
+  });
+
+  it('clients: every session from a client address; all: everything', async () => {
+    expect((await sessions('tun-wireguard.pcap', 'clients')).out.map((s) => s.siteResourceId)).toEqual([101, 101, 102, 103, null]);
+    // The veth capture's addresses are outside the tunnel: out of scope for clients, kept by all.
+    const veth = await sessions('sessions-veth.pcap', 'clients');
+    expect([veth.out.length, veth.outOfScope]).toEqual([0, 13]);
+    const all = await sessions('sessions-veth.pcap', 'all');
+    expect(all.out.length).toBe(13);
+    expect(all.out.every((s) => s.clientId === null && s.siteResourceId === null && s.orgId === 'org_fixture')).toBe(true);
+  });
+});
