@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../src/flow/session-record.js';
 import { IdentityMap, type Scope } from '../src/identity/identity-map.js';
+import { IdentityRegistry } from '../src/identity/identity-registry.js';
 import { parsePrefix } from '../src/identity/ip-prefix.js';
 import { loadOrgMap } from '../src/identity/org-map.js';
+import { OrgMapWatcher } from '../src/identity/org-map-watcher.js';
 import { replay } from '../src/replay/replay.js';
 import { FIXTURES } from './helpers.js';
 
@@ -104,7 +106,7 @@ describe('org map validation: every error names its path and the bad value', () 
 
 describe('scope and ids on replayed captures', () => {
   async function sessions(file: string, scope: Scope) {
-    const identifier = new IdentityMap(await loadOrgMap(join(FIXTURES, 'org-maps/site.json')), scope);
+    const identifier = new IdentityRegistry(new IdentityMap(await loadOrgMap(join(FIXTURES, 'org-maps/site.json')), scope));
     const out: SessionRecord[] = [];
     const { tracker } = await replay([join(FIXTURES, file)], { identifier, onSession: (r) => out.push(r) });
     return { out, outOfScope: tracker.outOfScope };
@@ -129,5 +131,58 @@ describe('scope and ids on replayed captures', () => {
     const all = await sessions('sessions-veth.pcap', 'all');
     expect(all.out.length).toBe(13);
     expect(all.out.every((s) => s.clientId === null && s.siteResourceId === null && s.orgId === 'org_fixture')).toBe(true);
+  });
+});
+
+describe('reloading the org map', () => {
+  const mapJson = (userId: string) => ({
+    ...base,
+    clientSubnet: '100.90.128.0/24',
+    clients: [{ clientId: 7, userId, addresses: ['100.90.128.2'] }],
+    siteResources: [{ siteResourceId: 101, mode: 'host', destination: '100.90.128.1' }],
+  });
+  const origin = parsePrefix('100.90.128.2')!.words;
+  const responder = parsePrefix('100.90.128.1')!.words;
+
+  it('open flows keep the identity they started with; new flows get the new map; a bad map is rejected', async () => {
+    const file = join(tmp, 'reloaded.json');
+    writeFileSync(file, JSON.stringify(mapJson('user_old')));
+    const registry = new IdentityRegistry(new IdentityMap(await loadOrgMap(file)));
+    const reports: string[] = [];
+    const watcher = new OrgMapWatcher(file, 'resources', registry, (o) => reports.push(o.message));
+    const before = registry.identify(4, origin, responder, 'tcp', 443);
+
+    writeFileSync(file, JSON.stringify(mapJson('user_new')));
+    expect((await watcher.reload()).ok).toBe(true);
+    const after = registry.identify(4, origin, responder, 'tcp', 443);
+    expect(registry.describe(before).userId).toBe('user_old');
+    expect(registry.describe(after).userId).toBe('user_new');
+
+    writeFileSync(file, '{ "orgId": 5 }');
+    const bad = await watcher.reload();
+    expect(bad.ok).toBe(false);
+    expect(bad.message).toMatch(/rejected, the previous one stays: .*orgId: 5/);
+    expect(registry.describe(registry.identify(4, origin, responder, 'tcp', 443)).userId).toBe('user_new');
+    expect(reports).toEqual([expect.stringMatching(/reloaded: 1 clients, 1 site resources/), bad.message]);
+  });
+
+  it('a file change and SIGHUP each reload it', async () => {
+    const file = join(tmp, 'watched.json');
+    writeFileSync(file, JSON.stringify(mapJson('v1')));
+    const registry = new IdentityRegistry(new IdentityMap(await loadOrgMap(file)));
+    const reloaded = () => new Promise<string>((resolve) => (done = resolve));
+    let done: (m: string) => void = () => {};
+    const watcher = new OrgMapWatcher(file, 'resources', registry, (o) => done(o.message)).start();
+    try {
+      let next = reloaded();
+      writeFileSync(file, JSON.stringify(mapJson('v2')));
+      await next;
+      expect(registry.describe(registry.identify(4, origin, responder, 'tcp', 1)).userId).toBe('v2');
+      next = reloaded();
+      process.kill(process.pid, 'SIGHUP');
+      expect(await next).toMatch(/reloaded/);
+    } finally {
+      watcher.stop();
+    }
   });
 });

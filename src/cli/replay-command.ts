@@ -1,6 +1,8 @@
 import { NetlogError } from '../errors.js';
 import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from '../flow/flow-tracker.js';
 import { IdentityMap, SCOPES, type Scope } from '../identity/identity-map.js';
+import { IdentityRegistry } from '../identity/identity-registry.js';
+import { OrgMapWatcher } from '../identity/org-map-watcher.js';
 import { loadOrgMap } from '../identity/org-map.js';
 import { replay } from '../replay/replay.js';
 import { SessionStore } from '../store/session-store.js';
@@ -41,9 +43,9 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     throw new NetlogError('ERR_CONFIG_INVALID', `--scope must be one of ${SCOPES.join(', ')}, not "${opts.scope}"`);
   }
   const orgMap = opts.orgMap ? await loadOrgMap(opts.orgMap) : null;
-  const identity = orgMap ? new IdentityMap(orgMap, opts.scope as Scope) : undefined;
+  const identity = orgMap ? new IdentityRegistry(new IdentityMap(orgMap, opts.scope as Scope)) : undefined;
   if (identity && !opts.quiet) {
-    const c = identity.counts;
+    const c = identity.map.counts;
     process.stderr.write(`netlog: org map ${orgMap!.orgId} site ${orgMap!.siteId}: ${c.clients} clients, ${c.siteResources} site resources; scope ${opts.scope}\n`);
   }
   // --retention-days overrides the org map's retentionDays.
@@ -67,21 +69,28 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   const toStdout = !store || opts.formatGiven === true;
   const maxFlows = number('max-flows', opts.maxFlows, true);
   if (maxFlows < 1) throw new NetlogError('ERR_CONFIG_INVALID', '--max-flows must be at least 1');
-  const { reports, tracker, decoder } = await replay(files, {
+  const timeouts = {
+    tcpEstablishedS: number('tcp-established-timeout', opts.tcpEstablishedTimeout),
+    tcpTransientS: number('tcp-transient-timeout', opts.tcpTransientTimeout),
+    udpS: number('udp-timeout', opts.udpTimeout),
+    lingerS: number('linger', opts.linger),
+  };
+  // A long replay follows org map edits too (SIGHUP or a file change), like the daemon.
+  const watcher =
+    identity && opts.orgMap
+      ? new OrgMapWatcher(opts.orgMap, opts.scope as Scope, identity, (o) => process.stderr.write(`netlog: ${o.message}\n`)).start()
+      : null;
+  const result = await replay(files, {
     identifier: identity,
     maxFlows,
-    timeouts: {
-      tcpEstablishedS: number('tcp-established-timeout', opts.tcpEstablishedTimeout),
-      tcpTransientS: number('tcp-transient-timeout', opts.tcpTransientTimeout),
-      udpS: number('udp-timeout', opts.udpTimeout),
-      lingerS: number('linger', opts.linger),
-    },
+    timeouts,
     onSession: (r) => {
       store?.append(r);
       if (toStdout) writer.write(r);
     },
     afterBatch: writer.drain,
-  });
+  }).finally(() => watcher?.stop());
+  const { reports, tracker, decoder } = result;
   if (store && opts.prune && retentionDays !== undefined) {
     const pruned = await store.prune(retentionDays);
     process.stderr.write(`netlog: pruned ${pruned.tableSessions + pruned.partSessions} sessions older than ${retentionDays} days\n`);

@@ -1,4 +1,3 @@
-import type { FlowIdentifier, FlowIdentity } from '../flow/flow-identifier.js';
 import type { ClientEntry, OrgMap, ResolvedResource } from './org-map.js';
 import { parsePrefix } from './ip-prefix.js';
 import { PrefixTable } from './prefix-table.js';
@@ -16,14 +15,11 @@ export const SCOPES: readonly Scope[] = ['resources', 'clients', 'all'];
  * first; site resources by the responder's address, protocol and port: host resources before
  * CIDR ones, then the longest prefix, then the narrowest port range containing the port.
  */
-export class IdentityMap implements FlowIdentifier {
+export class IdentityMap {
   private readonly clients = new PrefixTable<ClientEntry>();
   private readonly subnets = new PrefixTable<true>();
   private readonly hosts = new PrefixTable<ResolvedResource>();
   private readonly cidrs = new PrefixTable<ResolvedResource>();
-  /** Identities handed out, by handle; the same client/resource pair shares one. */
-  private readonly identities: FlowIdentity[] = [];
-  private readonly handles = new Map<string, number>();
 
   constructor(
     readonly orgMap: OrgMap,
@@ -51,30 +47,23 @@ export class IdentityMap implements FlowIdentifier {
     return this.hosts.find(version, words, pick) ?? this.cidrs.find(version, words, pick);
   }
 
-  identify(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number): number {
+  /**
+   * The client and resource of a new flow, or null when the scope leaves it out. Both may be
+   * null in scope `all`, and the resource in scope `clients`.
+   */
+  match(
+    version: 4 | 6,
+    origin: readonly number[],
+    responder: readonly number[],
+    protocol: 'tcp' | 'udp',
+    responderPort: number,
+  ): { client: ClientEntry | null; resource: ResolvedResource | null } | null {
     const client = this.client(version, origin);
     const fromClient = client !== null || this.subnets.find(version, origin, () => true) !== null;
     const resource = fromClient || this.scope === 'all' ? this.resource(version, responder, protocol, responderPort) : null;
-    if (this.scope === 'resources' && !(fromClient && resource)) return -1;
-    if (this.scope === 'clients' && !fromClient) return -1;
-    const key = `${client?.clientId ?? ''}/${resource?.siteResourceId ?? ''}`;
-    let handle = this.handles.get(key);
-    if (handle === undefined) {
-      handle = this.identities.length;
-      this.identities.push({
-        orgId: this.orgMap.orgId,
-        siteId: this.orgMap.siteId,
-        clientId: client?.clientId ?? null,
-        userId: client?.userId ?? null,
-        siteResourceId: resource?.siteResourceId ?? null,
-      });
-      this.handles.set(key, handle);
-    }
-    return handle;
-  }
-
-  describe(handle: number): FlowIdentity {
-    return this.identities[handle]!;
+    if (this.scope === 'resources' && !(fromClient && resource)) return null;
+    if (this.scope === 'clients' && !fromClient) return null;
+    return { client, resource };
   }
 }
 
