@@ -150,19 +150,25 @@ describe('reloading the org map', () => {
     const registry = new IdentityRegistry(new IdentityMap(await loadOrgMap(file)));
     const reports: string[] = [];
     const watcher = new OrgMapWatcher(file, 'resources', registry, (o) => reports.push(o.message));
-    const before = registry.identify(4, origin, responder, 'tcp', 443);
+    const refs = () => ({ generation: 0, client: -1, resource: -1 });
+    const who = (r: ReturnType<typeof refs>) => registry.describe(r.generation, r.client, r.resource);
+    const before = refs();
+    registry.identify(4, origin, responder, 'tcp', 443, before);
 
     writeFileSync(file, JSON.stringify(mapJson('user_new')));
     expect((await watcher.reload()).ok).toBe(true);
-    const after = registry.identify(4, origin, responder, 'tcp', 443);
-    expect(registry.describe(before).userId).toBe('user_old');
-    expect(registry.describe(after).userId).toBe('user_new');
+    const after = refs();
+    registry.identify(4, origin, responder, 'tcp', 443, after);
+    expect(who(before).userId).toBe('user_old');
+    expect(who(after).userId).toBe('user_new');
 
     writeFileSync(file, '{ "orgId": 5 }');
     const bad = await watcher.reload();
     expect(bad.ok).toBe(false);
     expect(bad.message).toMatch(/rejected, the previous one stays: .*orgId: 5/);
-    expect(registry.describe(registry.identify(4, origin, responder, 'tcp', 443)).userId).toBe('user_new');
+    const later = refs();
+    registry.identify(4, origin, responder, 'tcp', 443, later);
+    expect(who(later).userId).toBe('user_new');
     expect(reports).toEqual([expect.stringMatching(/reloaded: 1 clients, 1 site resources/), bad.message]);
   });
 
@@ -177,7 +183,9 @@ describe('reloading the org map', () => {
       let next = reloaded();
       writeFileSync(file, JSON.stringify(mapJson('v2')));
       await next;
-      expect(registry.describe(registry.identify(4, origin, responder, 'tcp', 1)).userId).toBe('v2');
+      const r = { generation: 0, client: -1, resource: -1 };
+      registry.identify(4, origin, responder, 'tcp', 1, r);
+      expect(registry.describe(r.generation, r.client, r.resource).userId).toBe('v2');
       next = reloaded();
       process.kill(process.pid, 'SIGHUP');
       expect(await next).toMatch(/reloaded/);

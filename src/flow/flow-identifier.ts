@@ -7,13 +7,20 @@ export interface FlowIdentity {
   siteResourceId: number | null;
 }
 
+/** Where a flow's identity is found: the org map generation and positions in it (-1: none). */
+export interface IdentityRefs {
+  generation: number;
+  client: number;
+  resource: number;
+}
+
 /**
- * Asked once per new flow, with its originator and responder, so that a flow keeps the
- * identity it started with whatever reloads happen later. Implemented by the identity stage;
- * declared here so the flow stage does not import a later one.
+ * Asked once per new flow, with its originator and responder. The flow stores the refs, so it
+ * keeps the identity it started with whatever reloads happen later. Implemented by the identity
+ * stage; declared here so the flow stage does not import a later one.
  */
 export interface FlowIdentifier {
-  /** A handle (>= 0) for `describe`, or -1 when the session is out of scope (counted, not recorded). */
-  identify(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number): number;
-  describe(handle: number): FlowIdentity;
+  /** Fills `out`; false when the session is out of scope (counted, not recorded). */
+  identify(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number, out: IdentityRefs): boolean;
+  describe(generation: number, client: number, resource: number): FlowIdentity;
 }

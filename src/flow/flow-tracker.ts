@@ -3,7 +3,7 @@ import { Fragment, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketI
 import { NetlogError } from '../errors.js';
 import { Endpoint, History, historyLetter, tcpConnState, udpConnState } from './conn-state.js';
 import { FlowSlots, KEY_WORDS, NIL, resized } from './flow-slots.js';
-import type { FlowIdentifier } from './flow-identifier.js';
+import type { FlowIdentifier, IdentityRefs } from './flow-identifier.js';
 import type { EndReason, SessionRecord } from './session-record.js';
 
 export interface FlowTimeouts {
@@ -90,8 +90,12 @@ export class FlowTracker {
   private historySeen = new Uint32Array(0);
   private history = new Uint8Array(0);
   private historyLength = new Uint8Array(0);
-  /** The identifier's handle for the flow: >= 0 an identity, -1 out of scope, -2 none. */
-  private identity = new Int32Array(0);
+  /** Identity refs of the flow: the org map generation (-1 out of scope, -2 no identifier) and
+   *  the client's and resource's positions in it. */
+  private idGeneration = new Int32Array(0);
+  private idClient = new Int32Array(0);
+  private idResource = new Int32Array(0);
+  private readonly refs: IdentityRefs = { generation: 0, client: -1, resource: -1 };
   private readonly identifier: FlowIdentifier | undefined;
   private readonly origin = [0, 0, 0, 0];
   private readonly responder = [0, 0, 0, 0];
@@ -143,7 +147,9 @@ export class FlowTracker {
     this.historySeen = resized(this.historySeen, cap);
     this.history = resized(this.history, HISTORY_MAX * cap);
     this.historyLength = resized(this.historyLength, cap);
-    this.identity = resized(this.identity, cap);
+    this.idGeneration = resized(this.idGeneration, cap);
+    this.idClient = resized(this.idClient, cap);
+    this.idResource = resized(this.idResource, cap);
   }
 
   /** Accounts one decoded TCP or UDP packet captured at `tsSec` + `tsNsec`. */
@@ -240,12 +246,13 @@ export class FlowTracker {
     this.historySeen[s] = 0;
     this.historyLength[s] = 0;
     if (flipped) this.addHistory(s, History.FLIPPED, true);
-    this.identity[s] = this.identifier ? this.identify(info, senderIsOrig) : -2;
+    if (this.identifier) this.identify(s, info, senderIsOrig);
+    else this.idGeneration[s] = -2;
     return s;
   }
 
   /** Asks the identifier once, with the originator and responder of the new flow. */
-  private identify(info: PacketInfo, senderIsOrig: boolean): number {
+  private identify(s: number, info: PacketInfo, senderIsOrig: boolean): void {
     const o = this.origin;
     const r = this.responder;
     const [a, b] = senderIsOrig ? [o, r] : [r, o];
@@ -253,7 +260,11 @@ export class FlowTracker {
     b[0] = info.dst0; b[1] = info.dst1; b[2] = info.dst2; b[3] = info.dst3;
     const responderPort = senderIsOrig ? info.dstPort : info.srcPort;
     const version = info.ipVersion === 6 ? 6 : 4;
-    return this.identifier!.identify(version, o, r, info.protocol === IPPROTO_TCP ? 'tcp' : 'udp', responderPort);
+    const refs = this.refs;
+    const inScope = this.identifier!.identify(version, o, r, info.protocol === IPPROTO_TCP ? 'tcp' : 'udp', responderPort, refs);
+    this.idGeneration[s] = inScope ? refs.generation : -1;
+    this.idClient[s] = refs.client;
+    this.idResource[s] = refs.resource;
   }
 
   private tcpPacket(s: number, d: number, fromOrig: boolean, info: PacketInfo): void {
@@ -409,7 +420,7 @@ export class FlowTracker {
     const out: SessionRecord[] = [];
     for (let list = 0; list < LISTS; list++) {
       for (let s = this.slots.listHead[list]!; s !== NIL; s = this.slots.listNext[s]!) {
-        if (this.identity[s] !== -1) out.push(this.record(s, null));
+        if (this.idGeneration[s] !== -1) out.push(this.record(s, null));
       }
     }
     return out;
@@ -418,7 +429,7 @@ export class FlowTracker {
   /** The one place a flow ends: its record is emitted (or, out of scope, counted) and its slot freed. */
   private end(s: number, reason: EndReason): void {
     this.ended[reason]++;
-    if (this.identity[s] === -1) {
+    if (this.idGeneration[s] === -1) {
       this.outOfScope++;
       this.slots.release(s);
       return;
@@ -447,8 +458,8 @@ export class FlowTracker {
     const tcp = (f & F_TCP) !== 0;
     const startedAt = this.firstUs[s]! / 1e6;
     const endedAt = reason === null ? null : this.lastUs[s]! / 1e6;
-    const handle = this.identity[s]!;
-    const who = handle >= 0 ? this.identifier!.describe(handle) : null;
+    const generation = this.idGeneration[s]!;
+    const who = generation >= 0 ? this.identifier!.describe(generation, this.idClient[s]!, this.idResource[s]!) : null;
     const sourceAddr = origIsHi ? formatEndpoint(hi, hiPort) : formatEndpoint(lo, loPort);
     const destAddr = origIsHi ? formatEndpoint(lo, loPort) : formatEndpoint(hi, hiPort);
     return {

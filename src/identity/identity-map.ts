@@ -1,3 +1,4 @@
+import type { IdentityRefs } from '../flow/flow-identifier.js';
 import type { ClientEntry, OrgMap, ResolvedResource } from './org-map.js';
 import { parsePrefix } from './ip-prefix.js';
 import { PrefixTable } from './prefix-table.js';
@@ -16,20 +17,20 @@ export const SCOPES: readonly Scope[] = ['resources', 'clients', 'all'];
  * CIDR ones, then the longest prefix, then the narrowest port range containing the port.
  */
 export class IdentityMap {
-  private readonly clients = new PrefixTable<ClientEntry>();
-  private readonly subnets = new PrefixTable<true>();
-  private readonly hosts = new PrefixTable<ResolvedResource>();
-  private readonly cidrs = new PrefixTable<ResolvedResource>();
+  // Values are positions in orgMap.clients / orgMap.siteResources.
+  private readonly clients = new PrefixTable<number>();
+  private readonly subnets = new PrefixTable<number>();
+  private readonly hosts = new PrefixTable<number>();
+  private readonly cidrs = new PrefixTable<number>();
+  private readonly compiled = new WeakMap<readonly number[], CompiledResources>();
 
   constructor(
     readonly orgMap: OrgMap,
     readonly scope: Scope = 'resources',
   ) {
-    for (const c of orgMap.clients) for (const a of c.addresses) this.clients.add(parsePrefixStrict(a), c);
-    for (const s of orgMap.clientSubnets) this.subnets.add(s, true);
-    for (const r of orgMap.siteResources) {
-      for (const p of r.prefixes) (r.mode === 'host' ? this.hosts : this.cidrs).add(p, r);
-    }
+    orgMap.clients.forEach((c, i) => c.addresses.forEach((a) => this.clients.add(parsePrefixStrict(a), i)));
+    for (const s of orgMap.clientSubnets) this.subnets.add(s, 0);
+    orgMap.siteResources.forEach((r, i) => r.prefixes.forEach((p) => (r.mode === 'host' ? this.hosts : this.cidrs).add(p, i)));
   }
 
   get counts(): { clients: number; siteResources: number; prefixes: number } {
@@ -38,50 +39,82 @@ export class IdentityMap {
 
   /** The client an originator address belongs to (most specific prefix), or null. */
   client(version: 4 | 6, words: readonly number[]): ClientEntry | null {
-    return this.clients.find(version, words, (entries) => entries[0]!);
+    const i = this.clientAt(version, words);
+    return i < 0 ? null : this.orgMap.clients[i]!;
   }
 
   /** The site resource a responder address, protocol and port select, or null. */
   resource(version: 4 | 6, words: readonly number[], protocol: 'tcp' | 'udp', port: number): ResolvedResource | null {
-    const pick = (entries: readonly ResolvedResource[]) => narrowest(entries, protocol, port);
-    return this.hosts.find(version, words, pick) ?? this.cidrs.find(version, words, pick);
+    const i = this.resourceAt(version, words, protocol, port);
+    return i < 0 ? null : this.orgMap.siteResources[i]!;
+  }
+
+  private clientAt(version: 4 | 6, words: readonly number[]): number {
+    return this.clients.find(version, words, first, null, null) ?? -1;
+  }
+
+  private resourceAt(version: 4 | 6, words: readonly number[], protocol: 'tcp' | 'udp', port: number): number {
+    return this.hosts.find(version, words, this.narrowest, protocol, port) ?? this.cidrs.find(version, words, this.narrowest, protocol, port) ?? -1;
   }
 
   /**
-   * The client and resource of a new flow, or null when the scope leaves it out. Both may be
-   * null in scope `all`, and the resource in scope `clients`.
+   * A new flow's client and resource positions into `out` (-1 when none); false when the scope
+   * leaves the flow out. In scope `all` both may be -1, in `clients` the resource.
    */
-  match(
-    version: 4 | 6,
-    origin: readonly number[],
-    responder: readonly number[],
-    protocol: 'tcp' | 'udp',
-    responderPort: number,
-  ): { client: ClientEntry | null; resource: ResolvedResource | null } | null {
-    const client = this.client(version, origin);
-    const fromClient = client !== null || this.subnets.find(version, origin, () => true) !== null;
-    const resource = fromClient || this.scope === 'all' ? this.resource(version, responder, protocol, responderPort) : null;
-    if (this.scope === 'resources' && !(fromClient && resource)) return null;
-    if (this.scope === 'clients' && !fromClient) return null;
-    return { client, resource };
+  match(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number, out: IdentityRefs): boolean {
+    const client = this.clientAt(version, origin);
+    const fromClient = client >= 0 || this.subnets.find(version, origin, first, null, null) !== null;
+    const resource = fromClient || this.scope === 'all' ? this.resourceAt(version, responder, protocol, responderPort) : -1;
+    out.client = client;
+    out.resource = resource;
+    if (this.scope === 'resources') return fromClient && resource >= 0;
+    if (this.scope === 'clients') return fromClient;
+    return true;
   }
+
+  /** Of one prefix's resources, the one whose port range holding `port` is narrowest. */
+  private readonly narrowest = (entries: readonly number[], protocol: 'tcp' | 'udp', port: number): number | null => {
+    let c = this.compiled.get(entries);
+    if (!c) {
+      c = compile(entries.map((i) => [i, this.orgMap.siteResources[i]!] as const));
+      this.compiled.set(entries, c);
+    }
+    const ranges = c[protocol];
+    for (let k = 0; k < ranges.length; k++) {
+      const r = ranges[k]!;
+      if (port >= r.lo && port <= r.hi) return r.resource;
+    }
+    return null;
+  };
 }
 
-/** The resource whose port range containing `port` is narrowest (no ports: all 65535). */
-function narrowest(entries: readonly ResolvedResource[], protocol: 'tcp' | 'udp', port: number): ResolvedResource | null {
-  let best: ResolvedResource | null = null;
-  let bestWidth = Infinity;
-  for (const r of entries) {
-    if (r.protocol !== undefined && r.protocol !== protocol) continue;
-    let width = Infinity;
-    if (r.portRanges === null) width = 65535;
-    else for (const [lo, hi] of r.portRanges) if (port >= lo && port <= hi && hi - lo < width) width = hi - lo;
-    if (width < bestWidth) {
-      best = r;
-      bestWidth = width;
+/** A prefix's first entry (clients: addresses are unique per prefix in practice). */
+function first<T>(entries: readonly T[]): T {
+  return entries[0]!;
+}
+
+interface PortRange {
+  lo: number;
+  hi: number;
+  /** Position of the resource in the org map. */
+  resource: number;
+}
+
+/** Per prefix: each protocol's port ranges, narrowest first, so the first that holds the port wins. */
+type CompiledResources = Record<'tcp' | 'udp', PortRange[]>;
+
+function compile(entries: ReadonlyArray<readonly [number, ResolvedResource]>): CompiledResources {
+  const out: CompiledResources = { tcp: [], udp: [] };
+  for (const [position, resource] of entries) {
+    const ranges = resource.portRanges ?? [[1, 65535]];
+    for (const proto of ['tcp', 'udp'] as const) {
+      if (resource.protocol !== undefined && resource.protocol !== proto) continue;
+      for (const [lo, hi] of ranges) out[proto].push({ lo, hi, resource: position });
     }
   }
-  return best;
+  // Stable sort: among equal widths, the resource listed first in the map wins.
+  for (const proto of ['tcp', 'udp'] as const) out[proto].sort((a, b) => a.hi - a.lo - (b.hi - b.lo));
+  return out;
 }
 
 function parsePrefixStrict(text: string) {

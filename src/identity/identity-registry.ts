@@ -1,50 +1,41 @@
-import type { FlowIdentifier, FlowIdentity } from '../flow/flow-identifier.js';
+import type { FlowIdentifier, FlowIdentity, IdentityRefs } from '../flow/flow-identifier.js';
 import type { IdentityMap } from './identity-map.js';
 
 /**
- * The flow table's identifier across org map reloads. Each new flow is matched against the map
- * in force and gets a handle to its identity; handles stay valid when the map is replaced, so a
- * flow open across a reload keeps the identity it started with.
+ * The flow table's identifier across org map reloads. Each map put in force is a generation;
+ * a flow's refs name its generation and the positions of its client and resource there, so a
+ * flow open across a reload keeps the identity it started with, and nothing grows per flow.
  */
 export class IdentityRegistry implements FlowIdentifier {
-  private readonly identities: FlowIdentity[] = [];
-  /** Handles by map generation and client/resource pair: a pair shares one identity. */
-  private readonly handles = new Map<string, number>();
-  private generation = 0;
+  private readonly generations: IdentityMap[];
 
-  constructor(private current: IdentityMap) {}
+  constructor(map: IdentityMap) {
+    this.generations = [map];
+  }
 
   get map(): IdentityMap {
-    return this.current;
+    return this.generations[this.generations.length - 1]!;
   }
 
   /** Puts a new map in force for flows created from now on. */
   replace(map: IdentityMap): void {
-    this.current = map;
-    this.generation++;
+    this.generations.push(map);
   }
 
-  identify(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number): number {
-    const m = this.current.match(version, origin, responder, protocol, responderPort);
-    if (m === null) return -1;
-    const key = `${this.generation}/${m.client?.clientId ?? ''}/${m.resource?.siteResourceId ?? ''}`;
-    let handle = this.handles.get(key);
-    if (handle === undefined) {
-      handle = this.identities.length;
-      const org = this.current.orgMap;
-      this.identities.push({
-        orgId: org.orgId,
-        siteId: org.siteId,
-        clientId: m.client?.clientId ?? null,
-        userId: m.client?.userId ?? null,
-        siteResourceId: m.resource?.siteResourceId ?? null,
-      });
-      this.handles.set(key, handle);
-    }
-    return handle;
+  identify(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number, out: IdentityRefs): boolean {
+    out.generation = this.generations.length - 1;
+    return this.map.match(version, origin, responder, protocol, responderPort, out);
   }
 
-  describe(handle: number): FlowIdentity {
-    return this.identities[handle]!;
+  describe(generation: number, client: number, resource: number): FlowIdentity {
+    const org = this.generations[generation]!.orgMap;
+    const c = client >= 0 ? org.clients[client]! : null;
+    return {
+      orgId: org.orgId,
+      siteId: org.siteId,
+      clientId: c?.clientId ?? null,
+      userId: c?.userId ?? null,
+      siteResourceId: resource >= 0 ? org.siteResources[resource]!.siteResourceId : null,
+    };
   }
 }
