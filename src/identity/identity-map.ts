@@ -31,6 +31,10 @@ export class IdentityMap {
     orgMap.clients.forEach((c, i) => c.addresses.forEach((a) => this.clients.add(parsePrefixStrict(a), i)));
     for (const s of orgMap.clientSubnets) this.subnets.add(s, 0);
     orgMap.siteResources.forEach((r, i) => r.prefixes.forEach((p) => (r.mode === 'host' ? this.hosts : this.cidrs).add(p, i)));
+    // Port ranges per prefix are compiled at load, not on the first flow to each resource.
+    for (const table of [this.hosts, this.cidrs]) {
+      for (const list of table.entryLists()) this.compiled.set(list, compile(list.map((i) => [i, orgMap.siteResources[i]!] as const)));
+    }
   }
 
   get counts(): { clients: number; siteResources: number; prefixes: number } {
@@ -74,12 +78,7 @@ export class IdentityMap {
 
   /** Of one prefix's resources, the one whose port range holding `port` is narrowest. */
   private readonly narrowest = (entries: readonly number[], protocol: 'tcp' | 'udp', port: number): number | null => {
-    let c = this.compiled.get(entries);
-    if (!c) {
-      c = compile(entries.map((i) => [i, this.orgMap.siteResources[i]!] as const));
-      this.compiled.set(entries, c);
-    }
-    const ranges = c[protocol];
+    const ranges = this.compiled.get(entries)![protocol];
     for (let k = 0; k < ranges.length; k++) {
       const r = ranges[k]!;
       if (port >= r.lo && port <= r.hi) return r.resource;

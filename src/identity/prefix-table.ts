@@ -32,6 +32,11 @@ export class PrefixTable<T> {
     this.size++;
   }
 
+  /** Every prefix's entry list (to prepare per-prefix data ahead of look-ups). */
+  entryLists(): readonly T[][] {
+    return this.lists;
+  }
+
   /**
    * Entries of every prefix containing the address, longest prefix first, until `accept`
    * returns a result for one length's entries. `a` and `b` are passed through to `accept`, so
