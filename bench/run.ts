@@ -83,6 +83,18 @@ console.log(
   `| ${r.packets} | ${r.sessions} | ${r.seconds.toFixed(3)} | ${(r.packetsPerSecond / 1e6).toFixed(2)} M | ${(r.sessionsPerSecond! / 1e3).toFixed(0)} k | ${r.peakRssMiB.toFixed(0)} |`,
 );
 
+// Identity: a 100k-client, 100k-resource org map; look-up cost and replay with the map.
+const orgMapFile = join(out, 'org-100k.json');
+execFileSync(process.execPath, [join(here, 'identity.js'), 'make', orgMapFile]);
+const lookup = JSON.parse(execFileSync(process.execPath, [join(here, 'identity.js'), 'lookup', orgMapFile], { encoding: 'utf8' }));
+const withMap = runCase('replay-case.js', [capture, orgMapFile]);
+console.log('\n## Identity with 100k clients and 100k site resources\n');
+console.log(`look-up per new flow: ${(lookup.nsPerLookup / 1000).toFixed(2)} µs (map loads in ${lookup.loadSeconds.toFixed(2)} s)`);
+console.log('| replay | seconds | packets/s | peak RSS MiB |\n|---|---:|---:|---:|');
+console.log(`| without a map | ${replayRow.seconds.toFixed(3)} | ${(replayRow.packetsPerSecond / 1e6).toFixed(2)} M | ${replayRow.peakRssMiB.toFixed(0)} |`);
+console.log(`| with the map (scope all) | ${withMap.seconds.toFixed(3)} | ${(withMap.packetsPerSecond / 1e6).toFixed(2)} M | ${withMap.peakRssMiB.toFixed(0)} |`);
+console.log(`slower by ${((withMap.seconds / replayRow.seconds - 1) * 100).toFixed(0)}%`);
+
 console.log('\n## Appending the sessions of that capture to DuckDB (one transaction, fresh file)\n');
 console.log('| method | sessions | seconds | sessions/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
 for (const mode of ['vectors', 'row', 'chunk', 'csv']) {
