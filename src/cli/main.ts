@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { NetlogError } from '../errors.js';
 import { decodeCommand } from './decode-command.js';
 import { REPLAY_DEFAULTS, replayCommand, type ReplayCommandOptions } from './replay-command.js';
+import { CAPTURE_DEFAULTS, captureCommand } from './capture-command.js';
 import { compactCommand } from './compact-command.js';
 import { withFilterOptions } from './filter-options.js';
 import { exportCommand, queryCommand } from './query-commands.js';
@@ -35,6 +36,26 @@ program
   .action((files: string[], opts: ReplayCommandOptions, cmd: Command) =>
     replayCommand(files, { ...opts, formatGiven: cmd.getOptionValueSource('format') === 'cli' }),
   );
+
+program
+  .command('capture')
+  .description('the site-host daemon: capture an interface with libpcap and record sessions to the store')
+  .requiredOption('-i, --interface <name>', 'interface to capture (a WireGuard/TUN device, eth0, any)')
+  .option('--filter <bpf>', 'BPF filter, as tcpdump takes it')
+  .option('--snaplen <bytes>', 'bytes kept per packet (headers are enough: lengths come from IP)', CAPTURE_DEFAULTS.snaplen)
+  .option('--buffer-size <bytes>', 'kernel capture buffer', CAPTURE_DEFAULTS.bufferSize)
+  .option('--promisc', 'promiscuous mode (off by default)')
+  .option('--db <file>', 'the DuckDB store', './netlog.duckdb')
+  .option('--data-dir <dir>', "where Parquet days go (default: the db file's folder)")
+  .option('--org-map <file>', 'org map JSON (reloaded on SIGHUP and when it changes)')
+  .option('--scope <scope>', 'resources, clients or all', 'resources')
+  .option('--retention-days <n>', "the org's retention (default: the org map's); 0 = capture nothing")
+  .option('--max-flows <n>', 'flow table bound', REPLAY_DEFAULTS.maxFlows)
+  .option('--tcp-established-timeout <s>', 'idle timeout, established TCP', REPLAY_DEFAULTS.tcpEstablishedTimeout)
+  .option('--tcp-transient-timeout <s>', 'idle timeout, TCP handshake/half-open/closing', REPLAY_DEFAULTS.tcpTransientTimeout)
+  .option('--udp-timeout <s>', 'idle timeout, UDP', REPLAY_DEFAULTS.udpTimeout)
+  .option('--linger <s>', 'after FIN both ways or RST', REPLAY_DEFAULTS.linger)
+  .action(captureCommand);
 
 withFilterOptions(program.command('query').description('sessions from the store, newest first, filtered'))
   .option('--limit <n>', 'page size', '100')

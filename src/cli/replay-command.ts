@@ -1,9 +1,6 @@
 import { NetlogError } from '../errors.js';
 import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from '../flow/flow-tracker.js';
-import { IdentityMap, SCOPES, type Scope } from '../identity/identity-map.js';
-import { IdentityRegistry } from '../identity/identity-registry.js';
-import { OrgMapWatcher } from '../identity/org-map-watcher.js';
-import { loadOrgMap } from '../identity/org-map.js';
+import { describeIdentity, openIdentity } from './identity-options.js';
 import { replay } from '../replay/replay.js';
 import { SessionStore } from '../store/session-store.js';
 import { SESSION_FORMATS, SessionWriter, type SessionFormat } from './session-writer.js';
@@ -26,7 +23,7 @@ export interface ReplayCommandOptions {
   verbose?: boolean;
 }
 
-function number(name: string, text: string, integer = false): number {
+export function number(name: string, text: string, integer = false): number {
   const v = Number(text);
   if (text.trim() === '' || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
     throw new NetlogError('ERR_CONFIG_INVALID', `--${name} must be ${integer ? 'a whole number' : 'a number'} >= 0, not "${text}"`);
@@ -39,15 +36,10 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   if (!SESSION_FORMATS.includes(opts.format as SessionFormat)) {
     throw new NetlogError('ERR_CONFIG_INVALID', `--format must be one of ${SESSION_FORMATS.join(', ')}, not "${opts.format}"`);
   }
-  if (!SCOPES.includes(opts.scope as Scope)) {
-    throw new NetlogError('ERR_CONFIG_INVALID', `--scope must be one of ${SCOPES.join(', ')}, not "${opts.scope}"`);
-  }
-  const orgMap = opts.orgMap ? await loadOrgMap(opts.orgMap) : null;
-  const identity = orgMap ? new IdentityRegistry(new IdentityMap(orgMap, opts.scope as Scope)) : undefined;
-  if (identity && !opts.quiet) {
-    const c = identity.map.counts;
-    process.stderr.write(`netlog: org map ${orgMap!.orgId} site ${orgMap!.siteId}: ${c.clients} clients, ${c.siteResources} site resources; scope ${opts.scope}\n`);
-  }
+  const setup = await openIdentity(opts);
+  const { orgMap, registry: identity } = setup;
+  const described = describeIdentity(setup, opts.scope);
+  if (described && !opts.quiet) process.stderr.write(`netlog: ${described}\n`);
   // --retention-days overrides the org map's retentionDays.
   const retentionDays =
     opts.retentionDays !== undefined ? number('retention-days', opts.retentionDays, true) : orgMap?.retentionDays;
@@ -67,19 +59,9 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
       })
     : null;
   const toStdout = !store || opts.formatGiven === true;
-  const maxFlows = number('max-flows', opts.maxFlows, true);
-  if (maxFlows < 1) throw new NetlogError('ERR_CONFIG_INVALID', '--max-flows must be at least 1');
-  const timeouts = {
-    tcpEstablishedS: number('tcp-established-timeout', opts.tcpEstablishedTimeout),
-    tcpTransientS: number('tcp-transient-timeout', opts.tcpTransientTimeout),
-    udpS: number('udp-timeout', opts.udpTimeout),
-    lingerS: number('linger', opts.linger),
-  };
+  const { maxFlows, timeouts } = parseFlowOptions(opts);
   // A long replay follows org map edits too (SIGHUP or a file change), like the daemon.
-  const watcher =
-    identity && opts.orgMap
-      ? new OrgMapWatcher(opts.orgMap, opts.scope as Scope, identity, (o) => process.stderr.write(`netlog: ${o.message}\n`)).start()
-      : null;
+  const watcher = setup.watch((line) => process.stderr.write(`netlog: ${line}\n`));
   const result = await replay(files, {
     identifier: identity,
     maxFlows,
@@ -115,6 +97,19 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     process.stderr.write(`netlog: ${packets} packets, ${sessions} sessions${stored} (${ended || 'none'}); skipped: ${skipped || 'none'}${clamped}${scoped}\n`);
   }
   if (failed) process.exitCode = 1;
+}
+
+/** --max-flows and the timeouts, shared by `replay` and `capture`. */
+export function parseFlowOptions(opts: Pick<ReplayCommandOptions, 'maxFlows' | 'tcpEstablishedTimeout' | 'tcpTransientTimeout' | 'udpTimeout' | 'linger'>) {
+  const maxFlows = number('max-flows', opts.maxFlows, true);
+  if (maxFlows < 1) throw new NetlogError('ERR_CONFIG_INVALID', '--max-flows must be at least 1');
+  const timeouts = {
+    tcpEstablishedS: number('tcp-established-timeout', opts.tcpEstablishedTimeout),
+    tcpTransientS: number('tcp-transient-timeout', opts.tcpTransientTimeout),
+    udpS: number('udp-timeout', opts.udpTimeout),
+    lingerS: number('linger', opts.linger),
+  };
+  return { maxFlows, timeouts };
 }
 
 export const REPLAY_DEFAULTS = {

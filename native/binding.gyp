@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "netlog_pcap",
+      "sources": ["netlog_pcap.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "libraries": ["-lpcap"],
+      "cflags_cc": ["-O2", "-std=c++17"]
+    }
+  ]
+}

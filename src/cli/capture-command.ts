@@ -1,0 +1,99 @@
+import { DEFAULT_SNAPLEN, LiveSource } from '../capture/live-source.js';
+import { Decoder } from '../decode/decoder.js';
+import { isSupportedLinkType } from '../decode/link.js';
+import { Skip } from '../decode/packet-info.js';
+import { NetlogError } from '../errors.js';
+import { FlowTracker } from '../flow/flow-tracker.js';
+import { SessionStore } from '../store/session-store.js';
+import { describeIdentity, openIdentity } from './identity-options.js';
+import { number, parseFlowOptions, type ReplayCommandOptions } from './replay-command.js';
+
+export interface CaptureCommandOptions
+  extends Pick<ReplayCommandOptions, 'maxFlows' | 'tcpEstablishedTimeout' | 'tcpTransientTimeout' | 'udpTimeout' | 'linger' | 'orgMap' | 'scope' | 'retentionDays'> {
+  interface: string;
+  filter?: string;
+  snaplen: string;
+  bufferSize: string;
+  promisc?: boolean;
+  db: string;
+  dataDir?: string;
+}
+
+/** One JSON object per line on stderr: time, level, message and fields. */
+function log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
+  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + '\n');
+}
+
+/**
+ * `netlog capture -i IFACE --db FILE`: the site-host daemon. Packets from libpcap go through
+ * the decoder and the flow table; finished sessions reach the store within the flush interval
+ * (1 s). Idle timeouts also run on the wall clock, so a quiet interface still closes sessions.
+ * SIGTERM/SIGINT: stop capturing, end every open flow as `shutdown`, flush, close, exit 0.
+ * SIGHUP reloads the org map.
+ */
+export async function captureCommand(opts: CaptureCommandOptions): Promise<void> {
+  const { maxFlows, timeouts } = parseFlowOptions(opts);
+  const snaplen = number('snaplen', opts.snaplen, true);
+  const bufferBytes = number('buffer-size', opts.bufferSize, true);
+  const setup = await openIdentity(opts);
+  const retentionDays = opts.retentionDays !== undefined ? number('retention-days', opts.retentionDays, true) : setup.orgMap?.retentionDays;
+  if (retentionDays === 0) {
+    log('warn', 'network logging is disabled (retention days 0): nothing is captured or recorded');
+    return;
+  }
+  const source = new LiveSource(opts.interface, { snaplen, bufferBytes, filter: opts.filter, promisc: opts.promisc ?? false });
+  if (!isSupportedLinkType(source.linkType)) {
+    await source.close();
+    throw new NetlogError('ERR_LINKTYPE_UNSUPPORTED', `${opts.interface}: link type ${source.linkType} is not one netlog decodes`);
+  }
+  const store = await SessionStore.open(opts.db, {
+    dataDir: opts.dataDir,
+    onCommit: (n, total) => log('info', 'sessions committed', { sessions: n, total }),
+  });
+  const tracker = new FlowTracker({ maxFlows, timeouts, identifier: setup.registry, onSession: store.append });
+  const decoder = new Decoder();
+  const watcher = setup.watch((line) => log('info', line));
+  const described = describeIdentity(setup, opts.scope);
+  log('info', 'capture started', { interface: opts.interface, linkType: source.linkType, snaplen: source.snaplen, db: opts.db, identity: described });
+
+  let lastDrops = 0;
+  const clock = setInterval(() => tracker.expire(Date.now() * 1000), 1000);
+  const dropsTimer = setInterval(() => {
+    const d = source.drops();
+    const total = d.dropped + d.ifDropped;
+    if (total > lastDrops) log('warn', 'packets dropped', { kernel: d.dropped, interface: d.ifDropped, received: d.received });
+    lastDrops = total;
+  }, 5000);
+  const stop = (signal: string) => {
+    log('info', 'stopping', { signal });
+    source.stop();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+
+  try {
+    for await (const batch of source.batches()) {
+      for (let i = 0; i < batch.count; i++) {
+        if (decoder.decodeAt(batch, i) === Skip.NONE) tracker.packet(decoder.info, batch.tsSec[i]!, batch.tsNsec[i]!);
+      }
+    }
+  } finally {
+    clearInterval(clock);
+    clearInterval(dropsTimer);
+    watcher?.stop();
+    tracker.flush('shutdown');
+    const drops = source.drops();
+    await source.close();
+    await store.close();
+    log('info', 'capture stopped', {
+      packets: source.stats.packets,
+      sessionsWritten: store.written,
+      outOfScope: tracker.outOfScope,
+      ended: tracker.ended,
+      skipped: decoder.tally(),
+      drops,
+    });
+  }
+}
+
+export const CAPTURE_DEFAULTS = { snaplen: String(DEFAULT_SNAPLEN), bufferSize: String(32 * 1024 * 1024) };

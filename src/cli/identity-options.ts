@@ -1,0 +1,34 @@
+import { NetlogError } from '../errors.js';
+import { IdentityMap, SCOPES, type Scope } from '../identity/identity-map.js';
+import { IdentityRegistry } from '../identity/identity-registry.js';
+import { loadOrgMap, type OrgMap } from '../identity/org-map.js';
+import { OrgMapWatcher } from '../identity/org-map-watcher.js';
+
+export interface IdentitySetup {
+  orgMap: OrgMap | null;
+  registry: IdentityRegistry | undefined;
+  /** Starts following the map file and SIGHUP; the caller stops it. */
+  watch(log: (line: string) => void): OrgMapWatcher | null;
+}
+
+/** --org-map and --scope, shared by `replay` and `capture`. */
+export async function openIdentity(opts: { orgMap?: string; scope: string }): Promise<IdentitySetup> {
+  if (!SCOPES.includes(opts.scope as Scope)) {
+    throw new NetlogError('ERR_CONFIG_INVALID', `--scope must be one of ${SCOPES.join(', ')}, not "${opts.scope}"`);
+  }
+  const scope = opts.scope as Scope;
+  const orgMap = opts.orgMap ? await loadOrgMap(opts.orgMap) : null;
+  const registry = orgMap ? new IdentityRegistry(new IdentityMap(orgMap, scope)) : undefined;
+  return {
+    orgMap,
+    registry,
+    watch: (log) => (registry && opts.orgMap ? new OrgMapWatcher(opts.orgMap, scope, registry, (o) => log(o.message)).start() : null),
+  };
+}
+
+/** The start-up line that says which map and scope are in force. */
+export function describeIdentity(setup: IdentitySetup, scope: string): string | null {
+  if (!setup.registry || !setup.orgMap) return null;
+  const c = setup.registry.map.counts;
+  return `org map ${setup.orgMap.orgId} site ${setup.orgMap.siteId}: ${c.clients} clients, ${c.siteResources} site resources; scope ${scope}`;
+}
