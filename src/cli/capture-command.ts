@@ -56,6 +56,21 @@ export async function captureCommand(opts: CaptureCommandOptions): Promise<void>
   const described = describeIdentity(setup, opts.scope);
   log('info', 'capture started', { interface: opts.interface, linkType: source.linkType, snaplen: source.snaplen, db: opts.db, identity: described });
 
+  // Once a day (and at start): closed days to Parquet, and retention against the wall clock.
+  const maintain = async () => {
+    try {
+      const parts = await store.compact(new Date().toISOString().slice(0, 10));
+      if (parts.length) log('info', 'compacted closed days to Parquet', { days: parts.map((p) => p.day), sessions: parts.reduce((a, p) => a + p.sessions, 0) });
+      if (retentionDays !== undefined) {
+        const r = await store.prune(retentionDays);
+        if (r.tableSessions + r.partSessions > 0) log('info', 'pruned by retention', { retentionDays, sessions: r.tableSessions + r.partSessions });
+      }
+    } catch (e) {
+      log('error', 'daily maintenance failed; capture goes on', { error: (e as Error).message });
+    }
+  };
+  void maintain();
+  const daily = setInterval(() => void maintain(), 86_400_000);
   let lastDrops = 0;
   const clock = setInterval(() => tracker.expire(Date.now() * 1000), 1000);
   const dropsTimer = setInterval(() => {
@@ -80,6 +95,7 @@ export async function captureCommand(opts: CaptureCommandOptions): Promise<void>
   } finally {
     clearInterval(clock);
     clearInterval(dropsTimer);
+    clearInterval(daily);
     watcher?.stop();
     tracker.flush('shutdown');
     const drops = source.drops();

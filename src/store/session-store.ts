@@ -74,17 +74,41 @@ export class SessionStore {
    */
   async compact(beforeDay: string, crashAt?: CompactionCrashPoint): Promise<CompactionResult[]> {
     await this.flush();
-    return compactClosedDays(this.connection, this.dataDir, beforeDay, crashAt);
+    return this.serial(() => compactClosedDays(this.connection, this.dataDir, beforeDay, crashAt));
+  }
+
+  /**
+   * Runs `work` after every flush queued so far and before any queued later: the connection
+   * holds one transaction at a time.
+   */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.flushing.then(work);
+    this.flushing = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 
   /** Buffers a finished session; flushes when the batch is full or the interval passes. */
   append = (record: SessionRecord): void => {
     this.pending.push(record);
-    if (this.pending.length >= this.flushRows) void this.flush();
+    if (this.pending.length >= this.flushRows) this.flushInBackground();
     else if (this.timer === null) {
-      this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
+      this.timer = setTimeout(() => this.flushInBackground(), this.flushIntervalMs);
     }
   };
+
+  /** A flush nobody awaits: its failure is reported, not thrown into the event loop. */
+  private flushInBackground(): void {
+    this.flush().catch((e: Error) => {
+      this.failedBatches++;
+      process.stderr.write(`netlog: ${e.message}\n`);
+    });
+  }
+
+  /** Batches that could not be committed (their sessions are lost; see the notes on disk-full). */
+  failedBatches = 0;
 
   /** Appends everything buffered in one transaction. Flushes run one after another. */
   flush(): Promise<void> {
@@ -95,8 +119,7 @@ export class SessionStore {
     const batch = this.pending;
     if (batch.length === 0) return this.flushing;
     this.pending = [];
-    this.flushing = this.flushing.then(() => this.write(batch));
-    return this.flushing;
+    return this.serial(() => this.write(batch));
   }
 
   private async write(batch: SessionRecord[]): Promise<void> {
@@ -122,13 +145,13 @@ export class SessionStore {
   /** Deletes sessions that started more than `retentionDays` before `now` (see retention.ts). */
   async prune(retentionDays: number, now?: Date): Promise<PruneResult> {
     await this.flush();
-    return pruneSessions(this.connection, retentionDays, now);
+    return this.serial(() => pruneSessions(this.connection, retentionDays, now));
   }
 
   /** Runs one statement on the store's own connection (benchmarks and maintenance). */
   async sql(statement: string): Promise<void> {
     await this.flush();
-    await this.connection.run(statement);
+    await this.serial(() => this.connection.run(statement).then(() => undefined));
   }
 
   /** Flushes, then closes the database. */
