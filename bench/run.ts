@@ -4,7 +4,7 @@
  * the median run. BENCH_PACKETS sets the synthetic capture's size (default 2.5M), BENCH_RUNS the
  * repetitions (default 5).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -127,6 +127,19 @@ for (const [label, args] of [
   console.log(`| ${label} | ${s.rows} | ${s.seconds.toFixed(2)} | ${(s.rowsPerSecond / 1e3).toFixed(0)} k | ${s.peakRssMiB.toFixed(0)} |`);
 }
 rmSync(scaleDir, { recursive: true, force: true });
+
+// Live capture: tcpreplay --topspeed into a veth in a namespace (root and tcpreplay needed).
+console.log('\n## Live capture: tcpreplay --topspeed of 1M packets into a veth\n');
+const canReplay = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v tcpreplay']).status === 0;
+if (canReplay) {
+  const liveInput = join(out, 'live-1m.pcap');
+  if (!existsSync(liveInput)) writeSyntheticCapture(liveInput, 1_000_000, 3);
+  const table = execFileSync(process.execPath, [join(here, 'live-capture.js'), liveInput], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  console.log(table.trim());
+  console.log('(pcap and cap appear when installed: npm install --no-save pcap cap)');
+} else {
+  console.log('skipped: needs root and tcpreplay (apt-get install tcpreplay)');
+}
 
 // Flow-table cost at 1M concurrent flows: ours against the same state in lru-cache.
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 1_000_000);
