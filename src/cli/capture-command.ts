@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { DEFAULT_SNAPLEN, LiveSource } from '../capture/live-source.js';
 import { Decoder } from '../decode/decoder.js';
 import { isSupportedLinkType } from '../decode/link.js';
@@ -19,9 +20,10 @@ export interface CaptureCommandOptions
   dataDir?: string;
 }
 
-/** One JSON object per line on stderr: time, level, message and fields. */
+/** Structured logs: one JSON object per line on stderr (pino), for journald and log shippers. */
+const logger = pino({ base: { service: 'netlog' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
 function log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
-  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + '\n');
+  logger[level](fields, msg);
 }
 
 /**
