@@ -36,6 +36,7 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   if (!SESSION_FORMATS.includes(opts.format as SessionFormat)) {
     throw new NetlogError('ERR_CONFIG_INVALID', `--format must be one of ${SESSION_FORMATS.join(', ')}, not "${opts.format}"`);
   }
+  const { maxFlows, timeouts } = parseFlowOptions(opts);
   const setup = await openIdentity(opts);
   const { orgMap, registry: identity } = setup;
   const described = describeIdentity(setup, opts.scope);
@@ -59,7 +60,6 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
       })
     : null;
   const toStdout = !store || opts.formatGiven === true;
-  const { maxFlows, timeouts } = parseFlowOptions(opts);
   // A long replay follows org map edits too (SIGHUP or a file change), like the daemon.
   const watcher = setup.watch((line) => process.stderr.write(`netlog: ${line}\n`));
   const result = await replay(files, {
