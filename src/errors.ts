@@ -3,7 +3,8 @@
  * tests match on codes, not on message text (the undici convention).
  */
 export type NetlogErrorCode =
-  | 'ERR_CAPTURE_OPEN' // the file or stream could not be opened or read
+  | 'ERR_CAPTURE_OPEN' // the file, stream or interface could not be opened or read
+  | 'ERR_CAPTURE_READ' // a live capture failed while reading
   | 'ERR_CAPTURE_BAD_MAGIC' // not a pcap, pcapng or gzip file
   | 'ERR_CAPTURE_TRUNCATED' // the capture ends in the middle of a header or record
   | 'ERR_CAPTURE_CORRUPT' // a length or field that cannot be right (bounded before use)

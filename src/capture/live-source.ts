@@ -69,11 +69,13 @@ export class LiveSource implements PacketSource {
     const pcap = pcapBinding();
     // Not immediate mode: on Linux that means TPACKET_V2, frame by frame; TPACKET_V3 hands over
     // whole blocks (when full, or after the binding's 10 ms timeout).
-    const opened = pcap.open(name, options.snaplen ?? DEFAULT_SNAPLEN, options.promisc ?? false, options.bufferBytes ?? 32 * 1024 * 1024, false);
+    const opened = asNetlogError(name, () =>
+      pcap.open(name, options.snaplen ?? DEFAULT_SNAPLEN, options.promisc ?? false, options.bufferBytes ?? 32 * 1024 * 1024, false),
+    );
     this.handle = opened.handle;
     this.linkType = opened.linkType;
     this.snaplen = opened.snaplen;
-    if (options.filter) pcap.setFilter(this.handle, options.filter);
+    if (options.filter) asNetlogError(name, () => pcap.setFilter(this.handle, options.filter!));
     const batchSize = options.batchSize ?? 4096;
     this.batch = new PacketBatch(batchSize);
     this.buffer = Buffer.alloc(batchSize * (16 + ((this.snaplen + 3) & ~3)));
@@ -87,7 +89,7 @@ export class LiveSource implements PacketSource {
     const batch = this.batch;
     let idleMs = 1;
     while (!this.stopping) {
-      const n = pcap.dispatch(this.handle, b);
+      const n = asNetlogError(this.name, () => pcap.dispatch(this.handle, b));
       if (n === 0) {
         await sleep(idleMs);
         idleMs = Math.min(idleMs * 2, this.maxIdleMs);
@@ -119,5 +121,16 @@ export class LiveSource implements PacketSource {
   async close(): Promise<void> {
     this.stopping = true;
     pcapBinding().close(this.handle);
+  }
+}
+
+/** The binding throws Errors with a `code`; callers get NetlogErrors naming the interface. */
+function asNetlogError<T>(iface: string, call: () => T): T {
+  try {
+    return call();
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const code = err.code === 'ERR_CONFIG_INVALID' || err.code === 'ERR_CAPTURE_READ' ? err.code : 'ERR_CAPTURE_OPEN';
+    throw new NetlogError(code, err.message, { file: iface });
   }
 }
