@@ -131,6 +131,7 @@ function asNetlogError<T>(iface: string, call: () => T): T {
   } catch (e) {
     const err = e as Error & { code?: string };
     const code = err.code === 'ERR_CONFIG_INVALID' || err.code === 'ERR_CAPTURE_READ' ? err.code : 'ERR_CAPTURE_OPEN';
-    throw new NetlogError(code, err.message, { file: iface });
+    const message = err.message.startsWith(`${iface}: `) ? err.message.slice(iface.length + 2) : err.message;
+    throw new NetlogError(code, message, { file: iface });
   }
 }
