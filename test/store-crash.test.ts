@@ -14,7 +14,7 @@ import { ROOT } from './helpers.js';
 it('a replay killed with SIGKILL leaves a database that opens and holds every committed batch', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'netlog-crash-'));
   const capture = join(tmp, 'many-sessions.pcap');
-  writeSyntheticCapture(capture, 1_500_000, 7); // ~150k sessions: three full batches of 50k
+  writeSyntheticCapture(capture, 1_500_000, 7); // ~150k sessions: several batches (50k rows, or 1 s)
   const db = join(tmp, 'crash.duckdb');
   const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'replay', capture, '--db', db, '--verbose'], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -32,10 +32,15 @@ it('a replay killed with SIGKILL leaves a database that opens and holds every co
     });
     child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`exited ${code}: ${stderr}`))));
   });
-  expect(reported).toBe(50_000);
+  expect(reported).toBeGreaterThan(0);
+  // Every total the process reported before it died, in order.
+  const totals = [...stderr.matchAll(/\((\d+) in all\)/g)].map((m) => Number(m[1]));
   const { rows } = await runReadOnlySql(db, 'SELECT count(*) AS n, count(DISTINCT "sessionId") AS ids FROM sessions');
   const n = rows[0]!.n as number;
+  expect(rows[0]!.ids).toBe(n); // nothing stored twice
+  // Whole transactions only: the store holds exactly a reported total, or more than the last
+  // one (a batch committed after its report was written but before the kill), never a count
+  // between two totals.
   expect(n).toBeGreaterThanOrEqual(reported);
-  expect(n % 50_000).toBe(0); // whole transactions only
-  expect(rows[0]!.ids).toBe(n);
+  expect(totals.includes(n) || n > Math.max(...totals)).toBe(true);
 });

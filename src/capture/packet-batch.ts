@@ -34,10 +34,6 @@ export class PacketBatch {
     this.interfaceId = new Int32Array(capacity);
   }
 
-  get full(): boolean {
-    return this.count === this.capacity;
-  }
-
   push(
     dataOffset: number,
     capturedLength: number,

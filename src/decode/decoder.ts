@@ -57,7 +57,6 @@ export class Decoder {
     if (info.fragment === Fragment.LATER) {
       if (!this.fragments.recall(info)) return Skip.FRAGMENT_UNMATCHED;
       info.tcpFlags = 0;
-      info.payloadOffset = info.l4Offset;
       info.payloadLength = info.l4Length;
       return Skip.NONE;
     }

@@ -21,7 +21,6 @@ export function decodeIpv4(b: Buffer, o: number, end: number, wireEnd: number, i
   if (info.lengthClamped) totalLength = wireEnd - o;
 
   info.ipVersion = 4;
-  info.l3Offset = o;
   info.ipId = (b[o + 4]! << 8) | b[o + 5]!;
   info.protocol = b[o + 9]!;
   info.src0 = ((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0;

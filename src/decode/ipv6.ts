@@ -32,7 +32,6 @@ export function decodeIpv6(b: Buffer, o: number, end: number, wireEnd: number, i
   if (info.lengthClamped) ipEnd = wireEnd;
 
   info.ipVersion = 6;
-  info.l3Offset = o;
   info.src0 = u32(b, o + 8);
   info.src1 = u32(b, o + 12);
   info.src2 = u32(b, o + 16);

@@ -79,7 +79,6 @@ export class PacketInfo {
   /** TCP sequence and acknowledgement numbers, unsigned 32-bit. */
   seq = 0;
   ack = 0;
-  window = 0;
   /**
    * Transport payload bytes this packet carries, from the IP length fields (not the captured
    * length): TCP data after the header, UDP data after its 8 bytes; for a later fragment, the
@@ -89,12 +88,10 @@ export class PacketInfo {
   /** One of Fragment. */
   fragment = 0;
   ipId = 0;
-  /** Offsets into the packet buffer. */
-  l3Offset = 0;
+  /** Offset of the transport header in the packet buffer. */
+  l4Offset = 0;
   /** Bytes from the transport header to the end of the IP payload, per the IP length fields. */
   l4Length = 0;
   /** The IP length claimed more than the frame holds and was cut to the frame. */
   lengthClamped = false;
-  l4Offset = 0;
-  payloadOffset = 0;
 }

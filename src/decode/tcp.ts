@@ -13,8 +13,6 @@ export function decodeTcp(b: Buffer, p: number, end: number, info: PacketInfo): 
   info.seq = ((b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!) >>> 0;
   info.ack = ((b[p + 8]! << 24) | (b[p + 9]! << 16) | (b[p + 10]! << 8) | b[p + 11]!) >>> 0;
   info.tcpFlags = ((b[p + 12]! & 0x01) << 8) | b[p + 13]!;
-  info.window = (b[p + 14]! << 8) | b[p + 15]!;
-  info.payloadOffset = p + dataOffset;
   info.payloadLength = info.l4Length - dataOffset;
   return Skip.NONE;
 }

@@ -15,8 +15,6 @@ export function decodeUdp(b: Buffer, p: number, end: number, info: PacketInfo): 
   info.tcpFlags = 0;
   info.seq = 0;
   info.ack = 0;
-  info.window = 0;
-  info.payloadOffset = p + 8;
   if (info.fragment === Fragment.FIRST || (udpLength === 0 && info.ipVersion === 6)) {
     info.payloadLength = info.l4Length - 8;
     return Skip.NONE;

@@ -51,7 +51,6 @@ const F_ENDED_FIN = 16;
 const F_ENDED_RST = 32;
 
 const HISTORY_MAX = 18; // 9 letters, each at most once per direction
-const END_REASON_OF_LIST: EndReason[] = ['idle', 'idle', 'idle', 'fin'];
 
 /**
  * Turns decoded TCP/UDP packets into sessions. One flow per symmetric 5-tuple in FlowSlots;
@@ -129,10 +128,6 @@ export class FlowTracker {
     return this.slots.count;
   }
 
-  get capacity(): number {
-    return this.slots.capacity;
-  }
-
   private grow(cap: number): void {
     this.flags = resized(this.flags, cap);
     this.firstUs = resized(this.firstUs, cap);
@@ -181,11 +176,11 @@ export class FlowTracker {
     let s = this.slots.find(p, h);
     if (s !== NIL && now - this.lastUs[s]! > this.timeoutUs[this.slots.listOf[s]!]!) {
       // Idle past its timeout, and the sweep has not come round yet: the old session is over.
-      this.end(s, this.flags[s]! & F_ENDED_RST ? 'rst' : END_REASON_OF_LIST[this.slots.listOf[s]!]!);
+      this.end(s, this.endReason(s, 'idle'));
       s = NIL;
     }
     if (s !== NIL && tcp && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && this.startsNewConnection(s, info, srcLow)) {
-      this.end(s, this.flags[s]! & F_ENDED_RST ? 'rst' : this.flags[s]! & F_ENDED_FIN ? 'fin' : 'idle');
+      this.end(s, this.endReason(s, 'idle'));
       s = NIL;
     }
     if (s === NIL) s = this.create(p, h, info, srcLow, now);
@@ -384,7 +379,7 @@ export class FlowTracker {
     for (let list = 0; list < LISTS; list++) {
       const limit = nowUs - this.timeoutUs[list]!;
       for (let s = slots.listTail[list]!; s !== NIL && this.lastUs[s]! <= limit; s = slots.listTail[list]!) {
-        this.end(s, this.flags[s]! & F_ENDED_RST ? 'rst' : END_REASON_OF_LIST[list]!);
+        this.end(s, this.endReason(s, 'idle'));
       }
     }
   }
@@ -397,8 +392,7 @@ export class FlowTracker {
       const t = slots.listTail[list]!;
       if (t !== NIL && (victim === NIL || this.lastUs[t]! < this.lastUs[victim]!)) victim = t;
     }
-    const f = this.flags[victim]!;
-    this.end(victim, f & F_ENDED_RST ? 'rst' : f & F_ENDED_FIN ? 'fin' : 'evicted');
+    this.end(victim, this.endReason(victim, 'evicted'));
   }
 
   /** Ends every open flow, oldest activity first: at end of capture or at shutdown. */
@@ -410,8 +404,7 @@ export class FlowTracker {
         if (t !== NIL && (oldest === NIL || this.lastUs[t]! < this.lastUs[oldest]!)) oldest = t;
       }
       if (oldest === NIL) return;
-      const f = this.flags[oldest]!;
-      this.end(oldest, f & F_ENDED_RST ? 'rst' : f & F_ENDED_FIN ? 'fin' : reason);
+      this.end(oldest, this.endReason(oldest, reason));
     }
   }
 
@@ -424,6 +417,15 @@ export class FlowTracker {
       }
     }
     return out;
+  }
+
+  /**
+   * Why flow `s` ends now: a connection already closed by RST or by FIN both ways (lingering)
+   * ended that way, whatever comes round to record it; otherwise `cause`.
+   */
+  private endReason(s: number, cause: EndReason): EndReason {
+    const f = this.flags[s]!;
+    return f & F_ENDED_RST ? 'rst' : f & F_ENDED_FIN ? 'fin' : cause;
   }
 
   /** The one place a flow ends: its record is emitted (or, out of scope, counted) and its slot freed. */

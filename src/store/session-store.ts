@@ -38,6 +38,8 @@ export class SessionStore {
   private readonly onCommit: ((batch: number, total: number) => void) | undefined;
   /** Sessions committed so far by this store. */
   written = 0;
+  /** Batches that could not be committed: reported on stderr, their sessions lost. */
+  failedBatches = 0;
   readonly dataDir: string;
 
   private constructor(
@@ -107,8 +109,6 @@ export class SessionStore {
     });
   }
 
-  /** Batches that could not be committed (their sessions are lost; see the notes on disk-full). */
-  failedBatches = 0;
 
   /** Appends everything buffered in one transaction. Flushes run one after another. */
   flush(): Promise<void> {
