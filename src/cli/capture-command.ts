@@ -6,7 +6,12 @@ import { Skip } from '../decode/packet-info.js';
 import { NetlogError } from '../errors.js';
 import { FlowTracker } from '../flow/flow-tracker.js';
 import { SessionStore } from '../store/session-store.js';
+import { OrgDirectory } from '../api/org-directory.js';
+import { StoreReader } from '../api/store-reader.js';
+import type { RunningApi } from '../api/server.js';
+import { captureMetrics, newFlushHistogram } from './capture-metrics.js';
 import { describeIdentity, openIdentity } from './identity-options.js';
+import { queryTimeoutMs, startApiFromOptions, type ApiCommandOptions } from './serve-command.js';
 import { number, parseFlowOptions, type ReplayCommandOptions } from './replay-command.js';
 
 export interface CaptureCommandOptions
@@ -18,6 +23,8 @@ export interface CaptureCommandOptions
   promisc?: boolean;
   db: string;
   dataDir?: string;
+  /** Serve the API and the table from this process (the only way to read a store being written). */
+  serve?: boolean;
 }
 
 /** Structured logs: one JSON object per line on stderr (pino), for journald and log shippers. */
@@ -33,7 +40,7 @@ function log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<strin
  * SIGTERM/SIGINT: stop capturing, end every open flow as `shutdown`, flush, close, exit 0.
  * SIGHUP reloads the org map.
  */
-export async function captureCommand(opts: CaptureCommandOptions): Promise<void> {
+export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCommandOptions>): Promise<void> {
   const { maxFlows, timeouts } = parseFlowOptions(opts);
   const snaplen = number('snaplen', opts.snaplen, true);
   const bufferBytes = number('buffer-size', opts.bufferSize, true);
@@ -48,12 +55,37 @@ export async function captureCommand(opts: CaptureCommandOptions): Promise<void>
     await source.close();
     throw new NetlogError('ERR_LINKTYPE_UNSUPPORTED', `${opts.interface}: link type ${source.linkType} is not one netlog decodes`);
   }
+  const flushes = newFlushHistogram();
   const store = await SessionStore.open(opts.db, {
     dataDir: opts.dataDir,
-    onCommit: (n, total) => log('info', 'sessions committed', { sessions: n, total }),
+    onCommit: (n, total, seconds) => {
+      flushes.observe(seconds);
+      log('info', 'sessions committed', { sessions: n, total });
+    },
   });
   const tracker = new FlowTracker({ maxFlows, timeouts, identifier: setup.registry, onSession: store.append });
   const decoder = new Decoder();
+  let api: RunningApi | null = null;
+  let reader: StoreReader | null = null;
+  if (opts.serve) {
+    try {
+      reader = StoreReader.shared(store.instance, queryTimeoutMs(opts.queryTimeout ?? '10'));
+      api = await startApiFromOptions(
+        { listen: opts.listen ?? '127.0.0.1:8080', apiKeys: opts.apiKeys, queryTimeout: opts.queryTimeout ?? '10' },
+        {
+          reader,
+          directory: new OrgDirectory(() => (setup.registry ? [setup.registry.map.orgMap] : [])),
+          live: () => tracker.openSessions(),
+          metrics: captureMetrics({ source, decoder, tracker, store, flushes }),
+        },
+      );
+      log('info', 'API and table served', { url: api.url });
+    } catch (e) {
+      await source.close();
+      await store.close();
+      throw e;
+    }
+  }
   const watcher = setup.watch((line) => log('info', line));
   const described = describeIdentity(setup, opts.scope);
   log('info', 'capture started', { interface: opts.interface, linkType: source.linkType, snaplen: source.snaplen, db: opts.db, identity: described });
@@ -99,6 +131,7 @@ export async function captureCommand(opts: CaptureCommandOptions): Promise<void>
     clearInterval(dropsTimer);
     clearInterval(daily);
     watcher?.stop();
+    await api?.close();
     tracker.flush('shutdown');
     const drops = source.drops();
     await source.close();

@@ -9,6 +9,7 @@ import { withFilterOptions } from './filter-options.js';
 import { exportCommand, queryCommand } from './query-commands.js';
 import { pruneCommand } from './prune-command.js';
 import { sqlCommand } from './sql-command.js';
+import { SERVE_DEFAULTS, apiKeyCreateCommand, serveCommand } from './serve-command.js';
 
 const program = new Command();
 program
@@ -55,7 +56,31 @@ program
   .option('--tcp-transient-timeout <s>', 'idle timeout, TCP handshake/half-open/closing', REPLAY_DEFAULTS.tcpTransientTimeout)
   .option('--udp-timeout <s>', 'idle timeout, UDP', REPLAY_DEFAULTS.udpTimeout)
   .option('--linger <s>', 'after FIN both ways or RST', REPLAY_DEFAULTS.linger)
+  .option('--serve', 'also serve the HTTP API and the table (with live sessions and metrics) from this process')
+  .option('--listen <addr>', 'with --serve: host:port to listen on', SERVE_DEFAULTS.listen)
+  .option('--api-keys <file>', 'with --serve: the API key file (netlog api-key create)')
+  .option('--query-timeout <s>', 'with --serve: stop an API query that runs longer', SERVE_DEFAULTS.queryTimeout)
   .action(captureCommand);
+
+program
+  .command('serve')
+  .description('serve the HTTP API and the network-logs table over a store (read-only; to read a store a capture is writing, use capture --serve)')
+  .option('--db <file>', 'the DuckDB store', './netlog.duckdb')
+  .requiredOption('--api-keys <file>', 'the API key file (netlog api-key create)')
+  .option('--org-map <file>', 'org map whose client, user and resource names the API adds (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('--listen <addr>', 'host:port to listen on', SERVE_DEFAULTS.listen)
+  .option('--query-timeout <s>', 'stop an API query that runs longer', SERVE_DEFAULTS.queryTimeout)
+  .action(serveCommand);
+
+program
+  .command('api-key')
+  .description('manage API keys')
+  .command('create')
+  .description('make a key for an org, add its SHA-256 to the key file, print the key once')
+  .requiredOption('--org <orgId>', 'the org the key reads')
+  .requiredOption('--api-keys <file>', 'the key file (created with mode 0600 if absent)')
+  .option('--name <text>', 'what the key is for')
+  .action(apiKeyCreateCommand);
 
 withFilterOptions(program.command('query').description('sessions from the store, newest first, filtered'))
   .option('--limit <n>', 'page size', '100')

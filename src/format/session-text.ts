@@ -26,8 +26,12 @@ export function sessionCsvRow(r: SessionRecord): string {
 export function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return String(v);
-  let s = String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  const s = String(v);
+  return csvQuote(/^[=+\-@\t\r]/.test(s) ? `'${s}` : s);
+}
+
+/** A text field quoted as RFC 4180 (and DuckDB's CSV writer) does: only when it must be. */
+export function csvQuote(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 

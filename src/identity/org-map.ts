@@ -22,6 +22,13 @@ const clientSchema = z.strictObject({
   addresses: z.array(address).min(1),
 });
 
+/** A person behind user devices: names the API and the table show for a userId. */
+const userSchema = z.strictObject({
+  userId: z.string().min(1),
+  email: z.string().optional(),
+  name: z.string().optional(),
+});
+
 const resourceSchema = z.strictObject({
   siteResourceId: z.number().int().positive(),
   name: z.string().optional(),
@@ -41,12 +48,14 @@ const orgMapSchema = z.strictObject({
   /** The CIDR(s) the tunnel hands client addresses from. */
   clientSubnet: z.union([address, z.array(address).min(1)]),
   clients: z.array(clientSchema),
+  users: z.array(userSchema).optional(),
   siteResources: z.array(resourceSchema),
 });
 
 export type OrgMapFile = z.infer<typeof orgMapSchema>;
 export type ClientEntry = z.infer<typeof clientSchema>;
 export type ResourceEntry = z.infer<typeof resourceSchema>;
+export type UserEntry = z.infer<typeof userSchema>;
 
 /** A port list as inclusive ranges; null when malformed. */
 export function parsePorts(text: string): Array<[number, number]> | null {

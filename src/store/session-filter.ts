@@ -1,6 +1,7 @@
 import type { DuckDBValue } from '@duckdb/node-api';
 import { formatIpv6 } from '../decode/address.js';
 import { NetlogError } from '../errors.js';
+import type { SessionRecord } from '../flow/session-record.js';
 
 /**
  * The filters `netlog query`, `netlog export` and the API share. Values are validated here and
@@ -15,6 +16,8 @@ export interface SessionFilter {
   userId?: string;
   siteResourceId?: number;
   siteId?: number;
+  /** The API's org scope (a key sees only its org's sessions). */
+  orgId?: string;
   src?: AddressFilter;
   dst?: AddressFilter;
   limit: number;
@@ -59,7 +62,7 @@ export function parseTime(option: string, value: string, now: Date): number {
   return Math.floor(t / 1000);
 }
 
-function parseId(option: string, value: string): number {
+export function parseId(option: string, value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n > 2147483647) throw bad(option, value, 'not a whole number id');
   return n;
@@ -165,6 +168,39 @@ export function parseSessionFilter(raw: RawSessionFilter, now: Date = new Date()
   return f;
 }
 
+/** Whether an `ip:port` / `[v6]:port` text is inside an address filter: filterSql's terms in JavaScript. */
+export function addressMatches(addr: string, a: AddressFilter): boolean {
+  if (a.kind === 'endpoint') return addr === a.text;
+  if (a.kind === 'host') return addr.startsWith(a.prefix);
+  if (a.kind === 'ipv4-range') {
+    if (addr.startsWith('[')) return false;
+    const w = ipv4Word(addr.slice(0, addr.lastIndexOf(':')));
+    return w !== null && w >= a.first && w <= a.last;
+  }
+  if (!addr.startsWith('[')) return false;
+  const groups = ipv6Groups(addr.slice(1, addr.indexOf(']')));
+  if (groups === null) return false;
+  const hex = groups.map((g) => g.toString(16).padStart(4, '0')).join('');
+  if (!hex.startsWith(a.hex)) return false;
+  return a.nibbleValue === null || parseInt(hex[a.nibbleIndex - 1]!, 16) >> a.nibbleShift === a.nibbleValue;
+}
+
+/** Whether a record passes a filter (paging aside): the WHERE of filterSql, for records in memory. */
+export function sessionMatches(r: SessionRecord, f: SessionFilter): boolean {
+  return (
+    (f.sinceS === undefined || r.timestamp >= f.sinceS) &&
+    (f.untilS === undefined || r.timestamp <= f.untilS) &&
+    (f.protocol === undefined || r.protocol === f.protocol) &&
+    (f.clientId === undefined || r.clientId === f.clientId) &&
+    (f.userId === undefined || r.userId === f.userId) &&
+    (f.siteResourceId === undefined || r.siteResourceId === f.siteResourceId) &&
+    (f.siteId === undefined || r.siteId === f.siteId) &&
+    (f.orgId === undefined || r.orgId === f.orgId) &&
+    (f.src === undefined || addressMatches(r.sourceAddr, f.src)) &&
+    (f.dst === undefined || addressMatches(r.destAddr, f.dst))
+  );
+}
+
 /** The IPv4 host of an `ip:port` column as a number (NULL for IPv6), in SQL. */
 const ipv4Of = (column: string) =>
   `CASE WHEN ${column} LIKE '[%' THEN NULL ELSE ` +
@@ -193,6 +229,7 @@ export function filterSql(f: SessionFilter): { where: string; params: DuckDBValu
   if (f.userId !== undefined) terms.push(`"userId" = ${p(f.userId)}`);
   if (f.siteResourceId !== undefined) terms.push(`"siteResourceId" = ${p(f.siteResourceId)}`);
   if (f.siteId !== undefined) terms.push(`"siteId" = ${p(f.siteId)}`);
+  if (f.orgId !== undefined) terms.push(`"orgId" = ${p(f.orgId)}`);
   for (const [column, a] of [['"sourceAddr"', f.src], ['"destAddr"', f.dst]] as const) {
     if (a === undefined) continue;
     if (a.kind === 'endpoint') terms.push(`${column} = ${p(a.text)}`);

@@ -1,4 +1,5 @@
-import type { DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { csvQuote } from '../format/session-text.js';
 import { SESSION_FIELDS, type SessionRecord } from '../flow/session-record.js';
 import { filterSql, type SessionFilter } from './session-filter.js';
 import { withReadOnlyStore } from './read-only.js';
@@ -25,19 +26,30 @@ export interface SessionPage {
   total: number;
 }
 
+/** One page of sessions, newest first, and the total that match, on an open connection. */
+export async function readSessionPage(c: DuckDBConnection, filter: SessionFilter): Promise<SessionPage> {
+  const { where, params } = filterSql(filter);
+  const n = params.length;
+  const page = await c.runAndReadAll(
+    `SELECT ${SELECT_RECORD} FROM sessions_all ${where} ${NEWEST_FIRST} LIMIT $${n + 1} OFFSET $${n + 2}`,
+    [...params, filter.limit, filter.offset],
+  );
+  return { sessions: page.getRowObjects().map(toRecord), total: await countSessions(c, filter) };
+}
+
+export async function countSessions(c: DuckDBConnection, filter: ExportFilter): Promise<number> {
+  const { where, params } = filterSql({ ...filter, limit: 0, offset: 0 });
+  const total = await c.runAndReadAll(`SELECT count(*) FROM sessions_all ${where}`, params);
+  return Number(total.getRows()[0]![0]);
+}
+
 /** One page of sessions, newest first, and the total that match. */
 export function querySessions(dbPath: string, filter: SessionFilter): Promise<SessionPage> {
-  const { where, params } = filterSql(filter);
-  return withReadOnlyStore(dbPath, async (c) => {
-    const n = params.length;
-    const page = await c.runAndReadAll(
-      `SELECT ${SELECT_RECORD} FROM sessions_all ${where} ${NEWEST_FIRST} LIMIT $${n + 1} OFFSET $${n + 2}`,
-      [...params, filter.limit, filter.offset],
-    );
-    const total = await c.runAndReadAll(`SELECT count(*) FROM sessions_all ${where}`, params);
-    return { sessions: page.getRowObjects().map(toRecord), total: Number(total.getRows()[0]![0]) };
-  });
+  return withReadOnlyStore(dbPath, (c) => readSessionPage(c, filter));
 }
+
+/** A filter without paging: what an export selects. */
+export type ExportFilter = Omit<SessionFilter, 'limit' | 'offset'>;
 
 /** A DOUBLE of whole microseconds as JavaScript prints it: trailing zeros and dot dropped. */
 const decimal6 = (x: string) => `rtrim(rtrim(printf('%.6f', ${x}), '0'), '.')`;
@@ -59,26 +71,54 @@ const SELECT_CSV = SESSION_FIELDS.map((f) => {
   return col;
 }).join(', ');
 
+/** The export's SELECT: every column already formatted as the CSV prints it. */
+function csvSelect(filter: ExportFilter): { sql: string; params: DuckDBValue[] } {
+  const { where, params } = filterSql({ ...filter, limit: 0, offset: 0 });
+  return { sql: `SELECT ${SELECT_CSV} FROM sessions_all ${where} ${NEWEST_FIRST}`, params };
+}
+
 /**
  * CSV export written by DuckDB's own CSV writer (COPY), so memory stays flat and no row passes
  * through JavaScript: the same bytes as `sessionCsvRow` gives for the same sessions, newest
  * first, header of field names. `out` may be /dev/stdout.
  */
-export function exportCsv(dbPath: string, filter: Omit<SessionFilter, 'limit' | 'offset'>, out: string): Promise<number> {
-  const { where, params } = filterSql({ ...filter, limit: 0, offset: 0 });
+export function exportCsv(dbPath: string, filter: ExportFilter, out: string): Promise<number> {
   return withReadOnlyStore(dbPath, async (c) => {
-    const n = params.length;
-    const total = await c.runAndReadAll(`SELECT count(*) FROM sessions_all ${where}`, params);
-    await c.run(
-      `COPY (SELECT ${SELECT_CSV} FROM sessions_all ${where} ${NEWEST_FIRST}) TO $${n + 1} (FORMAT csv, HEADER true)`,
-      [...params, out],
-    );
-    return Number(total.getRows()[0]![0]);
+    const total = await countSessions(c, filter);
+    const { sql, params } = csvSelect(filter);
+    await c.run(`COPY (${sql}) TO $${params.length + 1} (FORMAT csv, HEADER true)`, [...params, out]);
+    return total;
   });
 }
 
+/**
+ * The same CSV as `exportCsv`, as text pieces of about one DuckDB chunk (2048 rows) each, for a
+ * response body: DuckDB computes every field, JavaScript only quotes as DuckDB's CSV writer
+ * does (a field with a comma, quote or line break; NULL empty). The caller pulls the next piece
+ * when the client has taken the last, so memory stays flat whatever the row count.
+ */
+export async function* streamCsv(c: DuckDBConnection, filter: ExportFilter): AsyncGenerator<string> {
+  const { sql, params } = csvSelect(filter);
+  const result = await c.stream(sql, params);
+  yield SESSION_FIELDS.join(',') + '\n';
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) return;
+    let text = '';
+    for (const row of chunk.getRows()) {
+      for (let i = 0; i < row.length; i++) {
+        const v = row[i];
+        if (i > 0) text += ',';
+        if (v !== null) text += typeof v === 'string' ? csvQuote(v) : String(v);
+      }
+      text += '\n';
+    }
+    yield text;
+  }
+}
+
 /** Parquet export in DuckDB itself: the same filter, zstd, written by COPY. */
-export function exportParquet(dbPath: string, filter: Omit<SessionFilter, 'limit' | 'offset'>, out: string): Promise<number> {
+export function exportParquet(dbPath: string, filter: ExportFilter, out: string): Promise<number> {
   const { where, params } = filterSql({ ...filter, limit: 0, offset: 0 });
   return withReadOnlyStore(dbPath, async (c) => {
     const n = params.length;

@@ -20,8 +20,9 @@ export interface SessionStoreOptions {
   flushRows?: number;
   /** Flush at least this often while sessions are buffered, ms (default 1000). */
   flushIntervalMs?: number;
-  /** Called after each committed batch with its size and the total so far. */
-  onCommit?: (batch: number, total: number) => void;
+  /** Called after each committed batch with its size, the total so far and the seconds the
+   *  commit took (append and COMMIT). */
+  onCommit?: (batch: number, total: number, seconds: number) => void;
 }
 
 /**
@@ -35,7 +36,7 @@ export class SessionStore {
   private flushing: Promise<void> = Promise.resolve();
   private readonly flushRows: number;
   private readonly flushIntervalMs: number;
-  private readonly onCommit: ((batch: number, total: number) => void) | undefined;
+  private readonly onCommit: SessionStoreOptions['onCommit'];
   /** Sessions committed so far by this store. */
   written = 0;
   /** Batches that could not be committed: reported on stderr, their sessions lost. */
@@ -44,7 +45,8 @@ export class SessionStore {
 
   private constructor(
     readonly path: string,
-    private readonly instance: DuckDBInstance,
+    /** The DuckDB instance, for readers in the same process (the API of `capture --serve`). */
+    readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     options: SessionStoreOptions,
   ) {
@@ -124,6 +126,7 @@ export class SessionStore {
 
   private async write(batch: SessionRecord[]): Promise<void> {
     const c = this.connection;
+    const started = performance.now();
     await c.run('BEGIN TRANSACTION');
     try {
       const appender = await c.createAppender('sessions');
@@ -133,7 +136,7 @@ export class SessionStore {
       appender.closeSync(); // flushes the appended chunks into the transaction
       await c.run('COMMIT');
       this.written += batch.length;
-      this.onCommit?.(batch.length, this.written);
+      this.onCommit?.(batch.length, this.written, (performance.now() - started) / 1000);
     } catch (e) {
       await c.run('ROLLBACK').catch(() => {});
       throw new NetlogError('ERR_STORE_WRITE', `writing ${batch.length} sessions failed: ${(e as Error).message}`, {
