@@ -6,7 +6,8 @@ import type { SessionRecord } from '../src/flow/session-record.js';
 import { sessionCsvHeader, sessionCsvRow } from '../src/format/session-text.js';
 import { replay } from '../src/replay/replay.js';
 import { parseSessionFilter, type RawSessionFilter } from '../src/store/session-filter.js';
-import { exportCsv, exportParquet, querySessions } from '../src/store/session-query.js';
+import { withReadOnlyStore } from '../src/store/read-only.js';
+import { exportCsv, exportParquet, querySessions, streamCsv } from '../src/store/session-query.js';
 import { SessionStore } from '../src/store/session-store.js';
 import { runReadOnlySql } from '../src/store/sql-query.js';
 import { FIXTURES } from './helpers.js';
@@ -115,7 +116,15 @@ describe('export', () => {
     await store.close();
     const out = join(dir, 'odd.csv');
     await exportCsv(odd, parseSessionFilter({}, NOW), out);
-    expect(readFileSync(out, 'utf8')).toBe(sessionCsvHeader() + [...made].sort(newestFirst).map(sessionCsvRow).join(''));
+    const expected = sessionCsvHeader() + [...made].sort(newestFirst).map(sessionCsvRow).join('');
+    expect(readFileSync(out, 'utf8')).toBe(expected);
+    // The streamed path (API export, `export --out -`) quotes in JavaScript: the same bytes.
+    const streamed = await withReadOnlyStore(odd, async (c) => {
+      let text = '';
+      for await (const piece of streamCsv(c, parseSessionFilter({}, NOW))) text += piece;
+      return text;
+    });
+    expect(streamed).toBe(expected);
   });
 
   it('Parquet holds the selected sessions', async () => {

@@ -1,6 +1,8 @@
 import { NetlogError } from '../errors.js';
 import { parseSessionFilter, type RawSessionFilter } from '../store/session-filter.js';
-import { exportCsv, exportParquet, querySessions } from '../store/session-query.js';
+import { once } from 'node:events';
+import { withReadOnlyStore } from '../store/read-only.js';
+import { countSessions, exportCsv, exportParquet, querySessions, streamCsv, type ExportFilter } from '../store/session-query.js';
 import { SESSION_FORMATS, SessionWriter, type SessionFormat } from './session-writer.js';
 
 type FilterOptions = RawSessionFilter & { db: string };
@@ -27,6 +29,22 @@ export async function exportCommand(opts: FilterOptions & { format: string; out:
   const count =
     opts.format === 'parquet'
       ? await exportParquet(opts.db, filter, opts.out)
-      : await exportCsv(opts.db, filter, opts.out === '-' ? '/dev/stdout' : opts.out);
+      : opts.out === '-'
+        ? await csvToStdout(opts.db, filter)
+        : await exportCsv(opts.db, filter, opts.out);
   process.stderr.write(`netlog: exported ${count} sessions to ${opts.out}\n`);
+}
+
+/**
+ * CSV on stdout through the API's streaming path rather than COPY TO /dev/stdout, which DuckDB
+ * cannot open when stdout is a socket (a parent process's pipe, ENXIO). Same bytes either way.
+ */
+function csvToStdout(db: string, filter: ExportFilter): Promise<number> {
+  return withReadOnlyStore(db, async (c) => {
+    const total = await countSessions(c, filter);
+    for await (const piece of streamCsv(c, filter)) {
+      if (!process.stdout.write(piece)) await once(process.stdout, 'drain');
+    }
+    return total;
+  });
 }
