@@ -1,50 +1,32 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey, loadApiKeys } from '../src/api/api-keys.js';
+import { loadApiKeys } from '../src/api/api-keys.js';
 import { OrgDirectory } from '../src/api/org-directory.js';
 import { createApiApp, startApi, type RunningApi } from '../src/api/server.js';
 import { StoreReader } from '../src/api/store-reader.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
-import { IdentityMap } from '../src/identity/identity-map.js';
-import { IdentityRegistry } from '../src/identity/identity-registry.js';
-import { loadOrgMap, type OrgMap } from '../src/identity/org-map.js';
-import { replay } from '../src/replay/replay.js';
-import { SessionStore } from '../src/store/session-store.js';
-import { FIXTURES, ROOT } from './helpers.js';
+import type { OrgMap } from '../src/identity/org-map.js';
+import { API_NOW, buildApiStore, type ApiStore } from './api-store.js';
+import { ROOT } from './helpers.js';
 
 /**
  * The API against a real store: fixtures replayed with two org maps (two orgs) into DuckDB,
  * served on a loopback port and read with fetch, every answer checked against the records
  * the replay produced, filtered in plain JavaScript.
  */
-const dir = mkdtempSync(join(tmpdir(), 'netlog-api-'));
-const db = join(dir, 'netlog.duckdb');
-const keyFile = join(dir, 'keys.json');
-const NOW = new Date('2026-11-24T21:00:00Z'); // the fixtures were captured at 20:53 that day
-const byOrg: Record<string, SessionRecord[]> = { org_fixture: [], org_veth: [] };
-const maps: OrgMap[] = [];
-const key: Record<string, string> = {};
+const NOW = API_NOW;
+let dir: string, db: string, keyFile: string;
+let byOrg: ApiStore['byOrg'];
+let maps: OrgMap[];
+let key: ApiStore['key'];
 let reader: StoreReader;
 let api: RunningApi;
 
 beforeAll(async () => {
-  const store = await SessionStore.open(db);
-  for (const [mapFile, scope, files] of [
-    ['site.json', 'resources', ['tun-wireguard.pcap']],
-    ['veth.json', 'all', ['sessions-veth.pcap', 'veth-ethernet-nsec.pcap']],
-  ] as const) {
-    const map = await loadOrgMap(join(FIXTURES, 'org-maps', mapFile));
-    maps.push(map);
-    const identifier = new IdentityRegistry(new IdentityMap(map, scope));
-    await replay(files.map((f) => join(FIXTURES, f)), { identifier, onSession: (r) => (byOrg[map.orgId]!.push(r), store.append(r)) });
-  }
-  await store.close();
-  key.org_fixture = await createApiKey(keyFile, 'org_fixture', 'tests');
-  key.org_veth = await createApiKey(keyFile, 'org_veth');
+  ({ dir, db, keyFile, byOrg, maps, key } = await buildApiStore());
   reader = await StoreReader.openReadOnly(db, 10_000);
   const app = createApiApp({ reader, keys: await loadApiKeys(keyFile), directory: new OrgDirectory(() => maps), now: () => NOW });
   api = await startApi(app, '127.0.0.1', 0);
@@ -55,8 +37,8 @@ afterAll(async () => {
   reader.close();
 });
 
-const get = (path: string, org = 'org_veth', headers: Record<string, string> = { Authorization: `Bearer ${key[org]}` }) => fetch(api.url + path, { headers });
-const logs = async (query: string, org = 'org_veth') => {
+const get = (path: string, org: keyof ApiStore['key'] = 'org_veth', headers: Record<string, string> = { Authorization: `Bearer ${key[org]}` }) => fetch(api.url + path, { headers });
+const logs = async (query: string, org: keyof ApiStore['key'] = 'org_veth') => {
   const res = await get(`/v1/org/${org}/logs/network?${query}`, org);
   return { res, body: (await res.json()) as { data: any; success: boolean; error: boolean; message: string; status: number } };
 };

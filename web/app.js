@@ -15,6 +15,7 @@ export function humanBytes(n) {
 }
 export function humanDuration(s) {
   if (s === null) return 'open';
+  if (s < 0.001) return `${Math.round(s * 1e6)} µs`;
   if (s < 1) return `${Math.round(s * 1000)} ms`;
   if (s < 60) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60), h = Math.floor(m / 60);
