@@ -126,6 +126,15 @@ for (const [label, args] of [
   const s = runCase('store-scale.js', args, [], 1) as CaseResult & { rows: number; rowsPerSecond: number };
   console.log(`| ${label} | ${s.rows} | ${s.seconds.toFixed(2)} | ${(s.rowsPerSecond / 1e3).toFixed(0)} k | ${s.peakRssMiB.toFixed(0)} |`);
 }
+
+// The HTTP API over the same compacted store: page latency and a streamed export.
+const a = runCase('api-latency.js', [scaleDb, '200'], [], 1) as unknown as Record<string, number>;
+console.log(`\n## The API over the ${STORE_ROWS}-session store (netlog serve, loopback)\n`);
+console.log('| measure | value |\n|---|---:|');
+console.log(`| filtered page (client + tcp + 3 days, 100 rows, with filterAttributes), ${a.requests} requests one at a time: p50 | ${a.p50Ms!.toFixed(0)} ms |`);
+console.log(`| same: p99 / max | ${a.p99Ms!.toFixed(0)} / ${a.maxMs!.toFixed(0)} ms |`);
+console.log(`| CSV export of every session, streamed to curl | ${a.exportRows} rows in ${a.exportSeconds!.toFixed(1)} s: ${(a.exportRowsPerSecond! / 1e3).toFixed(0)} k rows/s |`);
+console.log(`| server peak RSS: pages / after the export | ${a.peakRssMiBBeforeExport!.toFixed(0)} / ${a.peakRssMiB!.toFixed(0)} MiB |`);
 rmSync(scaleDir, { recursive: true, force: true });
 
 // Live capture: tcpreplay --topspeed into a veth in a namespace (root and tcpreplay needed).

@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SessionRecord } from '../flow/session-record.js';
 import { filterSql, sessionMatches, type SessionFilter } from '../store/session-filter.js';
-import { readSessionPage } from '../store/session-query.js';
+import { countSessions, readSessions } from '../store/session-query.js';
 import type { OrgDirectory, SessionNames } from './org-directory.js';
 
 /** A record as the API returns it: the stored fields and the names the org maps give them. */
@@ -52,14 +52,52 @@ async function filterAttributes(c: DuckDBConnection, filter: SessionFilter, name
   };
 }
 
-/** One page of an org's stored sessions, newest first, with names and filter options. */
-export async function networkLogPage(c: DuckDBConnection, filter: SessionFilter, directory: OrgDirectory): Promise<NetworkLogPage> {
+/**
+ * Filter options by org and time range, kept for a short while: they do not depend on the other
+ * filters or the page, so paging, changing a filter and auto-refresh over a fixed range reuse
+ * them instead of grouping the range again. New sessions show up in the options within `ttlMs`.
+ */
+export class FilterAttributeCache {
+  private readonly entries = new Map<string, { at: number; value: Promise<FilterAttributes> }>();
+
+  constructor(
+    private readonly ttlMs = 30_000,
+    private readonly maxEntries = 256,
+  ) {}
+
+  get(filter: SessionFilter, compute: () => Promise<FilterAttributes>): Promise<FilterAttributes> {
+    const key = `${filter.orgId}|${filter.sinceS}|${filter.untilS}`;
+    const now = Date.now();
+    const hit = this.entries.get(key);
+    if (hit && now - hit.at < this.ttlMs) return hit.value;
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    const value = compute();
+    this.entries.set(key, { at: now, value });
+    value.catch(() => this.entries.delete(key)); // a failed computation is not remembered
+    return value;
+  }
+}
+
+/**
+ * One page of an org's stored sessions, newest first, with names and filter options. The page,
+ * the total and the options are read on connections of their own, at once.
+ */
+export async function networkLogPage(
+  run: <T>(work: (c: DuckDBConnection) => Promise<T>) => Promise<T>,
+  filter: SessionFilter,
+  directory: OrgDirectory,
+  cache: FilterAttributeCache,
+): Promise<NetworkLogPage> {
   const names = directory.forOrg(filter.orgId!);
-  const { sessions, total } = await readSessionPage(c, filter);
+  const [sessions, total, attributes] = await Promise.all([
+    run((c) => readSessions(c, filter)),
+    run((c) => countSessions(c, filter)),
+    cache.get(filter, () => run((c) => filterAttributes(c, filter, names))),
+  ]);
   return {
     log: sessions.map((s) => ({ ...s, ...names.names(s) })),
     pagination: { total, limit: filter.limit, offset: filter.offset },
-    filterAttributes: await filterAttributes(c, filter, names),
+    filterAttributes: attributes,
   };
 }
 

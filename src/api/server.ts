@@ -9,7 +9,7 @@ import { streamCsv } from '../store/session-query.js';
 import type { ApiKeyEntry, ApiKeys } from './api-keys.js';
 import { parseLogQuery } from './log-params.js';
 import { Histogram, LATENCY_BOUNDS, renderMetrics, type MetricFamily, type MetricsSource } from './metrics.js';
-import { liveLogPage, networkLogPage } from './network-logs.js';
+import { FilterAttributeCache, liveLogPage, networkLogPage } from './network-logs.js';
 import type { OrgDirectory } from './org-directory.js';
 import type { StoreReader } from './store-reader.js';
 
@@ -67,6 +67,7 @@ export function createApiApp(opts: ApiOptions): Hono<Env> {
   const app = new Hono<Env>();
   const requests = new Map<string, number>();
   const latency = new Map<string, Histogram>();
+  const attributes = new FilterAttributeCache();
 
   const dir = webDir();
   const page = Object.fromEntries(Object.entries(PAGE_FILES).map(([route, file]) => [route, readFileSync(dir + file, 'utf8')]));
@@ -127,7 +128,7 @@ export function createApiApp(opts: ApiOptions): Hono<Env> {
 
   app.get('/v1/org/:orgId/logs/network', async (c) => {
     const filter = parseLogQuery(c.req.query(), c.req.param('orgId'), now());
-    const data = await opts.reader.run((conn) => networkLogPage(conn, filter, opts.directory));
+    const data = await networkLogPage((work) => opts.reader.run(work), filter, opts.directory, attributes);
     return envelope(c, 200, data, 'Network logs retrieved successfully');
   });
 
