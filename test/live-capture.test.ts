@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../src/api/api-keys.js';
 import { runReadOnlySql } from '../src/store/sql-query.js';
 import { FIXTURES, ROOT } from './helpers.js';
 
@@ -33,8 +34,8 @@ interface Daemon {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function startCapture(db: string, orgMap: string): Daemon {
-  const child = spawn('ip', ['netns', 'exec', env.SITE_NS!, process.execPath, cli, 'capture', '-i', env.SITE_IF!, '--db', db, '--org-map', orgMap], {
+function startCapture(db: string, orgMap: string, more: string[] = []): Daemon {
+  const child = spawn('ip', ['netns', 'exec', env.SITE_NS!, process.execPath, cli, 'capture', '-i', env.SITE_IF!, '--db', db, '--org-map', orgMap, ...more], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const lines: Daemon['lines'] = [];
@@ -98,9 +99,15 @@ describe.skipIf(why !== null)('live capture over a real WireGuard tunnel', () =>
     execFileSync('bash', [script, 'down', id]);
   });
 
-  it('records what the programs sent, with ids and end reasons; SIGTERM ends open flows as shutdown', async () => {
+  it('records what the programs sent, with ids and end reasons; serves live sessions, logs, metrics and status; SIGTERM ends open flows as shutdown', async () => {
     const db = join(tmp, 'live.duckdb');
-    const d = startCapture(db, orgMap);
+    const keyFile = join(tmp, 'keys.json');
+    const key = await createApiKey(keyFile, 'org_live');
+    const d = startCapture(db, orgMap, ['--serve', '--listen', '127.0.0.1:18080', '--api-keys', keyFile]);
+    // The API listens inside the site namespace: ask it from there.
+    const ask = (path: string) =>
+      execFileSync('ip', ['netns', 'exec', env.SITE_NS!, 'curl', '-sS', '-H', `Authorization: Bearer ${key}`, `http://127.0.0.1:18080${path}`], { encoding: 'utf8' });
+    const status = () => spawnSync(process.execPath, [cli, 'status', '--db', db], { encoding: 'utf8' });
     try {
       await d.waitFor((l) => l.msg === 'capture started', 10_000);
       const [request, header, body] = inClient('curl', '-s', '-o', '/dev/null', '-w', '%{size_request} %{size_header} %{size_download}', 'http://100.90.128.1:8080/blob10k').split(' ').map(Number);
@@ -111,8 +118,33 @@ describe.skipIf(why !== null)('live capture over a real WireGuard tunnel', () =>
       // the wall-clock expiry tick (1 s) and the flush interval (1 s).
       const commit = await d.waitFor((l) => l.msg === 'sessions committed' && (l.total as number) >= 2, 10_000);
       expect(commit.at - sent).toBeLessThan(3500);
+
+      // While it runs: the UDP exchange is still open (live), the other two are stored.
+      await d.waitFor((l) => l.msg === 'API and table served', 1000);
+      const live = JSON.parse(ask('/v1/org/org_live/logs/network/live')).data;
+      expect(live.log).toHaveLength(1);
+      expect(live.log[0]).toMatchObject({ protocol: 'udp', destAddr: '100.90.128.1:5353', duration: null, bytesTx: 300, bytesRx: 600, clientId: 7 });
+      const stored = JSON.parse(ask('/v1/org/org_live/logs/network?timeStart=1h')).data;
+      expect(stored.log.map((r: { destAddr: string }) => r.destAddr).sort()).toEqual(['100.90.128.1:8080', '100.90.128.1:9']);
+      const metrics = ask('/metrics');
+      expect(Number(/^netlog_packets_total (\d+)$/m.exec(metrics)![1])).toBeGreaterThan(20);
+      expect(metrics).toMatch(/^netlog_flows_open 1$/m);
+      expect(metrics).toMatch(/^netlog_sessions_ended_total\{reason="fin"\} 1$/m);
+      expect(metrics).toMatch(/^netlog_pcap_dropped_total\{where="kernel"\} 0$/m);
+      expect(Number(/^netlog_db_flush_seconds_count (\d+)$/m.exec(metrics)![1])).toBeGreaterThanOrEqual(1);
+      await new Promise((r) => setTimeout(r, 5500)); // the status file is rewritten every 5 s
+      const running = status();
+      expect(running.status).toBe(0);
+      expect(running.stdout).toMatch(new RegExp(`^netlog capture on ${env.SITE_IF} into .*: running \\(pid \\d+\\)`));
+      expect(running.stdout).toMatch(/^sessions   2 written; ended: fin 1, rst 1; out of scope 0$/m);
+      expect(running.stdout).toMatch(/dropped 0 \(kernel\)/);
+
       d.child.kill('SIGTERM');
       expect(await d.exit).toEqual({ code: 0, signal: null });
+      const stopped = status();
+      expect(stopped.status).toBe(3);
+      expect(stopped.stdout).toMatch(/: stopped at /);
+      expect(stopped.stdout).toMatch(/^sessions   3 written; ended: fin 1, rst 1, shutdown 1/m);
 
       const { rows } = await runReadOnlySql(
         db,

@@ -42,8 +42,8 @@ export function renderMetrics(families: readonly MetricFamily[]): string {
 /** A cumulative histogram with fixed upper bounds, in seconds. */
 export class Histogram {
   private readonly counts: number[];
-  private sum = 0;
-  private count = 0;
+  sum = 0;
+  count = 0;
 
   constructor(private readonly bounds: readonly number[]) {
     this.counts = bounds.map(() => 0);

@@ -9,7 +9,7 @@ import { SessionStore } from '../store/session-store.js';
 import { OrgDirectory } from '../api/org-directory.js';
 import { StoreReader } from '../api/store-reader.js';
 import type { RunningApi } from '../api/server.js';
-import { captureMetrics, newFlushHistogram } from './capture-metrics.js';
+import { captureMetrics, captureSnapshot, newFlushHistogram, statusFileOf, writeStatusFile, type CaptureParts } from './capture-metrics.js';
 import { describeIdentity, openIdentity } from './identity-options.js';
 import { queryTimeoutMs, startApiFromOptions, type ApiCommandOptions } from './serve-command.js';
 import { number, parseFlowOptions, type ReplayCommandOptions } from './replay-command.js';
@@ -65,6 +65,8 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
   });
   const tracker = new FlowTracker({ maxFlows, timeouts, identifier: setup.registry, onSession: store.append });
   const decoder = new Decoder();
+  const startedAt = new Date();
+  const parts: CaptureParts = { interface: opts.interface, source, decoder, tracker, store, flushes };
   let api: RunningApi | null = null;
   let reader: StoreReader | null = null;
   if (opts.serve) {
@@ -76,7 +78,7 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
           reader,
           directory: new OrgDirectory(() => (setup.registry ? [setup.registry.map.orgMap] : [])),
           live: () => tracker.openSessions(),
-          metrics: captureMetrics({ source, decoder, tracker, store, flushes }),
+          metrics: captureMetrics(parts, startedAt),
         },
       );
       log('info', 'API and table served', { url: api.url });
@@ -107,12 +109,21 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
   const daily = setInterval(() => void maintain(), 86_400_000);
   let lastDrops = 0;
   const clock = setInterval(() => tracker.expire(Date.now() * 1000), 1000);
-  const dropsTimer = setInterval(() => {
-    const d = source.drops();
-    const total = d.dropped + d.ifDropped;
-    if (total > lastDrops) log('warn', 'packets dropped', { kernel: d.dropped, interface: d.ifDropped, received: d.received });
+  // Every 5 s: drop counters logged when they grow, and the status file `netlog status` reads.
+  const statusFile = statusFileOf(opts.db);
+  const report = () => {
+    const s = captureSnapshot(parts, startedAt);
+    const total = s.pcap.dropped + s.pcap.ifDropped;
+    if (total > lastDrops) log('warn', 'packets dropped', { kernel: s.pcap.dropped, interface: s.pcap.ifDropped, received: s.pcap.received });
     lastDrops = total;
-  }, 5000);
+    try {
+      writeStatusFile(statusFile, s);
+    } catch (e) {
+      log('warn', 'cannot write the status file', { file: statusFile, error: (e as Error).message });
+    }
+  };
+  report();
+  const dropsTimer = setInterval(report, 5000);
   const stop = (signal: string) => {
     log('info', 'stopping', { signal });
     source.stop();
@@ -133,9 +144,15 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
     watcher?.stop();
     await api?.close();
     tracker.flush('shutdown');
-    const drops = source.drops();
+    const last = captureSnapshot(parts, startedAt);
+    const drops = last.pcap;
     await source.close();
     await store.close();
+    try {
+      writeStatusFile(statusFile, { ...last, sessionsWritten: store.written, updatedAt: new Date().toISOString(), stoppedAt: new Date().toISOString() });
+    } catch {
+      // reported by the periodic writes already
+    }
     log('info', 'capture stopped', {
       packets: source.stats.packets,
       sessionsWritten: store.written,

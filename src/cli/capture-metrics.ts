@@ -1,45 +1,94 @@
+import { writeFileSync, renameSync } from 'node:fs';
 import { Histogram, LATENCY_BOUNDS, type MetricFamily, type MetricsSource } from '../api/metrics.js';
 import type { LiveSource } from '../capture/live-source.js';
 import type { Decoder } from '../decode/decoder.js';
 import type { FlowTracker } from '../flow/flow-tracker.js';
 import type { SessionStore } from '../store/session-store.js';
 
-/** The capture daemon's figures for /metrics, read from its parts' own counters when scraped. */
-export function captureMetrics(parts: { source: LiveSource; decoder: Decoder; tracker: FlowTracker; store: SessionStore; flushes: Histogram }): MetricsSource {
+export interface CaptureParts {
+  interface: string;
+  source: LiveSource;
+  decoder: Decoder;
+  tracker: FlowTracker;
+  store: SessionStore;
+  flushes: Histogram;
+}
+
+/** The capture daemon's counters at one moment: what `netlog status` shows and /metrics exports. */
+export interface CaptureSnapshot {
+  pid: number;
+  interface: string;
+  db: string;
+  startedAt: string;
+  updatedAt: string;
+  /** Set by the last update of a capture that stopped cleanly. */
+  stoppedAt?: string;
+  packets: number;
+  skipped: Record<string, number>;
+  /** libpcap's ps_recv, ps_drop (kernel buffer full), ps_ifdrop (interface). */
+  pcap: { received: number; dropped: number; ifDropped: number };
+  flowsOpen: number;
+  ended: Record<string, number>;
+  outOfScope: number;
+  sessionsWritten: number;
+  failedBatches: number;
+  flushSeconds: { count: number; sum: number };
+}
+
+export function captureSnapshot(parts: CaptureParts, startedAt: Date): CaptureSnapshot {
   const { source, decoder, tracker, store, flushes } = parts;
+  return {
+    pid: process.pid,
+    interface: parts.interface,
+    db: store.path,
+    startedAt: startedAt.toISOString(),
+    updatedAt: new Date().toISOString(),
+    packets: source.stats.packets,
+    skipped: decoder.tally(),
+    pcap: source.drops(),
+    flowsOpen: tracker.openFlows,
+    ended: { ...tracker.ended },
+    outOfScope: tracker.outOfScope,
+    sessionsWritten: store.written,
+    failedBatches: store.failedBatches,
+    flushSeconds: { count: flushes.count, sum: flushes.sum },
+  };
+}
+
+/** The status file beside the database, replaced whole (write, then rename) on every update. */
+export const statusFileOf = (db: string) => `${db}.status.json`;
+
+export function writeStatusFile(file: string, snapshot: CaptureSnapshot): void {
+  writeFileSync(`${file}.tmp`, JSON.stringify(snapshot, null, 2) + '\n');
+  renameSync(`${file}.tmp`, file);
+}
+
+/** The capture daemon's figures for /metrics, read from its parts' own counters when scraped. */
+export function captureMetrics(parts: CaptureParts, startedAt: Date): MetricsSource {
   const one = (name: string, help: string, type: 'counter' | 'gauge', value: number): MetricFamily => ({ name, help, type, samples: [{ value }] });
+  const byLabel = (name: string, help: string, label: string, values: Record<string, number>): MetricFamily => ({
+    name,
+    help,
+    type: 'counter',
+    samples: Object.entries(values).map(([k, value]) => ({ labels: { [label]: k }, value })),
+  });
   return () => {
-    const drops = source.drops();
+    const s = captureSnapshot(parts, startedAt);
     return [
-      one('netlog_packets_total', 'packets read from the interface', 'counter', source.stats.packets),
-      {
-        name: 'netlog_packets_skipped_total',
-        help: 'packets the decoder did not follow, by reason',
-        type: 'counter',
-        samples: Object.entries(decoder.tally()).map(([reason, value]) => ({ labels: { reason }, value })),
-      },
-      one('netlog_pcap_received_total', 'packets libpcap reports received (ps_recv)', 'counter', drops.received),
-      {
-        name: 'netlog_pcap_dropped_total',
-        help: 'packets dropped before netlog saw them: kernel buffer full (ps_drop) or the interface (ps_ifdrop)',
-        type: 'counter',
-        samples: [
-          { labels: { where: 'kernel' }, value: drops.dropped },
-          { labels: { where: 'interface' }, value: drops.ifDropped },
-        ],
-      },
-      one('netlog_flows_open', 'flows in the flow table now', 'gauge', tracker.openFlows),
-      {
-        name: 'netlog_sessions_ended_total',
-        help: 'flows ended, by end reason (evicted: pushed out of the full flow table)',
-        type: 'counter',
-        samples: Object.entries(tracker.ended).map(([reason, value]) => ({ labels: { reason }, value })),
-      },
-      one('netlog_flow_evictions_total', 'flows ended because the flow table was full', 'counter', tracker.ended.evicted),
-      one('netlog_sessions_out_of_scope_total', 'sessions outside the scope, counted and not stored', 'counter', tracker.outOfScope),
-      one('netlog_sessions_written_total', 'sessions committed to the store', 'counter', store.written),
-      one('netlog_store_failed_batches_total', 'batches the store could not commit', 'counter', store.failedBatches),
-      { name: 'netlog_db_flush_seconds', help: 'time to append and commit one batch of sessions', type: 'histogram', samples: flushes.samples() },
+      one('netlog_packets_total', 'packets read from the interface', 'counter', s.packets),
+      byLabel('netlog_packets_skipped_total', 'packets the decoder did not follow, by reason', 'reason', s.skipped),
+      one('netlog_pcap_received_total', 'packets libpcap reports received (ps_recv)', 'counter', s.pcap.received),
+      byLabel('netlog_pcap_dropped_total', 'packets dropped before netlog saw them: kernel buffer full (ps_drop) or the interface (ps_ifdrop)', 'where', {
+        kernel: s.pcap.dropped,
+        interface: s.pcap.ifDropped,
+      }),
+      one('netlog_flows_open', 'flows in the flow table now', 'gauge', s.flowsOpen),
+      byLabel('netlog_sessions_ended_total', 'flows ended, by end reason (evicted: pushed out of the full flow table)', 'reason', s.ended),
+      one('netlog_flow_evictions_total', 'flows ended because the flow table was full', 'counter', s.ended.evicted ?? 0),
+      one('netlog_sessions_out_of_scope_total', 'sessions outside the scope, counted and not stored', 'counter', s.outOfScope),
+      one('netlog_sessions_written_total', 'sessions committed to the store', 'counter', s.sessionsWritten),
+      one('netlog_store_failed_batches_total', 'batches the store could not commit', 'counter', s.failedBatches),
+      { name: 'netlog_db_flush_seconds', help: 'time to append and commit one batch of sessions', type: 'histogram', samples: parts.flushes.samples() },
     ];
   };
 }

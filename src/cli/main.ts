@@ -10,6 +10,7 @@ import { exportCommand, queryCommand } from './query-commands.js';
 import { pruneCommand } from './prune-command.js';
 import { sqlCommand } from './sql-command.js';
 import { SERVE_DEFAULTS, apiKeyCreateCommand, serveCommand } from './serve-command.js';
+import { statusCommand } from './status-command.js';
 
 const program = new Command();
 program
@@ -61,6 +62,13 @@ program
   .option('--api-keys <file>', 'with --serve: the API key file (netlog api-key create)')
   .option('--query-timeout <s>', 'with --serve: stop an API query that runs longer', SERVE_DEFAULTS.queryTimeout)
   .action(captureCommand);
+
+program
+  .command('status')
+  .description('what the capture daemon writing this store reports: packets, kernel drops, flows, sessions (exit 3 when not running)')
+  .option('--db <file>', 'the DuckDB store the daemon writes', './netlog.duckdb')
+  .option('--json', 'the figures as one JSON object')
+  .action(statusCommand);
 
 program
   .command('serve')
