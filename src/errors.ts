@@ -12,6 +12,7 @@ export type NetlogErrorCode =
   | 'ERR_CONFIG_INVALID' // a bad option or configuration value
   | 'ERR_STORE_OPEN' // the DuckDB file cannot be opened (locked, not a database, no permission)
   | 'ERR_STORE_WRITE' // a batch of sessions could not be committed
+  | 'ERR_SINK' // a sink (ClickHouse) refused or could not be reached; sessions wait in the outbox
   | 'ERR_STORE_READ' // a query the API built failed in the store (a server-side fault)
   | 'ERR_QUERY_INVALID' // SQL that fails to prepare or run, or that would write; a bad API parameter
   | 'ERR_QUERY_TIMEOUT'; // a query ran past the API's time limit and was interrupted

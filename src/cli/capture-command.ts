@@ -12,6 +12,8 @@ import type { RunningApi } from '../api/server.js';
 import { captureMetrics, captureSnapshot, newFlushHistogram, statusFileOf, writeStatusFile, type CaptureParts } from './capture-metrics.js';
 import { describeIdentity, openIdentity } from './identity-options.js';
 import { queryTimeoutMs, startApiFromOptions, type ApiCommandOptions } from './serve-command.js';
+import { clickhouseSink, startShipping, type ClickHouseCommandOptions } from './clickhouse-options.js';
+import type { SinkShipper } from '../sinks/sink-shipper.js';
 import { number, parseFlowOptions, type ReplayCommandOptions } from './replay-command.js';
 
 export interface CaptureCommandOptions
@@ -40,7 +42,7 @@ function log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<strin
  * SIGTERM/SIGINT: stop capturing, end every open flow as `shutdown`, flush, close, exit 0.
  * SIGHUP reloads the org map.
  */
-export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCommandOptions>): Promise<void> {
+export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCommandOptions> & Partial<ClickHouseCommandOptions>): Promise<void> {
   const { maxFlows, timeouts } = parseFlowOptions(opts);
   const snaplen = number('snaplen', opts.snaplen, true);
   const bufferBytes = number('buffer-size', opts.bufferSize, true);
@@ -56,17 +58,23 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
     throw new NetlogError('ERR_LINKTYPE_UNSUPPORTED', `${opts.interface}: link type ${source.linkType} is not one netlog decodes`);
   }
   const flushes = newFlushHistogram();
+  const sink = clickhouseSink(opts);
+  let shipper: SinkShipper | null = null;
   const store = await SessionStore.open(opts.db, {
     dataDir: opts.dataDir,
+    outbox: sink !== null,
     onCommit: (n, total, seconds) => {
       flushes.observe(seconds);
+      shipper?.nudge();
       log('info', 'sessions committed', { sessions: n, total });
     },
   });
   const tracker = new FlowTracker({ maxFlows, timeouts, identifier: setup.registry, onSession: store.append });
   const decoder = new Decoder();
+  shipper = await startShipping(store, sink, { log });
+  if (sink) log('info', 'shipping sessions to ClickHouse', { target: sink.target, waiting: await shipper!.pending() });
   const startedAt = new Date();
-  const parts: CaptureParts = { interface: opts.interface, source, decoder, tracker, store, flushes };
+  const parts: CaptureParts = { interface: opts.interface, source, decoder, tracker, store, flushes, shipper };
   let api: RunningApi | null = null;
   let reader: StoreReader | null = null;
   if (opts.serve) {
@@ -147,6 +155,11 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
     const last = captureSnapshot(parts, startedAt);
     const drops = last.pcap;
     await source.close();
+    if (shipper) {
+      await store.flush();
+      const left = await shipper.stop(5000);
+      if (left) log('warn', 'sessions wait in the outbox for ClickHouse; the next start ships them', { waiting: left });
+    }
     await store.close();
     try {
       writeStatusFile(statusFile, { ...last, sessionsWritten: store.written, updatedAt: new Date().toISOString(), stoppedAt: new Date().toISOString() });

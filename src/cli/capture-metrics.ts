@@ -4,6 +4,7 @@ import type { LiveSource } from '../capture/live-source.js';
 import type { Decoder } from '../decode/decoder.js';
 import type { FlowTracker } from '../flow/flow-tracker.js';
 import type { SessionStore } from '../store/session-store.js';
+import type { SinkShipper } from '../sinks/sink-shipper.js';
 
 export interface CaptureParts {
   interface: string;
@@ -12,6 +13,7 @@ export interface CaptureParts {
   tracker: FlowTracker;
   store: SessionStore;
   flushes: Histogram;
+  shipper: SinkShipper | null;
 }
 
 /** The capture daemon's counters at one moment: what `netlog status` shows and /metrics exports. */
@@ -33,6 +35,8 @@ export interface CaptureSnapshot {
   sessionsWritten: number;
   failedBatches: number;
   flushSeconds: { count: number; sum: number };
+  /** With a ClickHouse sink: sessions shipped, failed attempts, the last error (null when well). */
+  sink?: { shipped: number; failures: number; lastError: string | null };
 }
 
 export function captureSnapshot(parts: CaptureParts, startedAt: Date): CaptureSnapshot {
@@ -52,6 +56,7 @@ export function captureSnapshot(parts: CaptureParts, startedAt: Date): CaptureSn
     sessionsWritten: store.written,
     failedBatches: store.failedBatches,
     flushSeconds: { count: flushes.count, sum: flushes.sum },
+    ...(parts.shipper ? { sink: { shipped: parts.shipper.shipped, failures: parts.shipper.failures, lastError: parts.shipper.lastError } } : {}),
   };
 }
 
@@ -88,6 +93,12 @@ export function captureMetrics(parts: CaptureParts, startedAt: Date): MetricsSou
       one('netlog_sessions_out_of_scope_total', 'sessions outside the scope, counted and not stored', 'counter', s.outOfScope),
       one('netlog_sessions_written_total', 'sessions committed to the store', 'counter', s.sessionsWritten),
       one('netlog_store_failed_batches_total', 'batches the store could not commit', 'counter', s.failedBatches),
+      ...(s.sink
+        ? [
+            one('netlog_sink_shipped_total', 'sessions the ClickHouse sink has confirmed', 'counter', s.sink.shipped),
+            one('netlog_sink_failures_total', 'failed attempts to reach the ClickHouse sink', 'counter', s.sink.failures),
+          ]
+        : []),
       { name: 'netlog_db_flush_seconds', help: 'time to append and commit one batch of sessions', type: 'histogram', samples: parts.flushes.samples() },
     ];
   };

@@ -11,6 +11,7 @@ import { pruneCommand } from './prune-command.js';
 import { sqlCommand } from './sql-command.js';
 import { SERVE_DEFAULTS, apiKeyCreateCommand, serveCommand } from './serve-command.js';
 import { statusCommand } from './status-command.js';
+import { clickhouseInitCommand, clickhousePruneCommand, clickhouseShipCommand, withClickHouseOptions } from './clickhouse-options.js';
 
 const program = new Command();
 program
@@ -18,7 +19,7 @@ program
   .description('Session log for zero-trust tunnels: one row per TCP/UDP session from live or recorded packets')
   .version('0.1.0');
 
-program
+withClickHouseOptions(program
   .command('replay')
   .description('replay captures at full speed and print one record per TCP/UDP session, in the order sessions end')
   .argument('<files...>', 'pcap or pcapng files, gzip or not; - for standard input')
@@ -34,12 +35,13 @@ program
   .option('--retention-days <n>', "the org's retention (default: the org map's): 0 disables network logging")
   .option('--prune', 'after the replay, delete stored sessions older than --retention-days (never by default)')
   .option('-q, --quiet', 'no summary on stderr')
-  .option('-v, --verbose', 'log each batch committed to the store')
+  .option('-v, --verbose', 'log each batch committed to the store'))
+  .option('--clickhouse-drain-timeout <s>', 'with --clickhouse-url: wait this long at the end for the outbox to empty', '60')
   .action((files: string[], opts: ReplayCommandOptions, cmd: Command) =>
     replayCommand(files, { ...opts, formatGiven: cmd.getOptionValueSource('format') === 'cli' }),
   );
 
-program
+withClickHouseOptions(program
   .command('capture')
   .description('the site-host daemon: capture an interface with libpcap and record sessions to the store')
   .requiredOption('-i, --interface <name>', 'interface to capture (a WireGuard/TUN device, eth0, any)')
@@ -60,8 +62,20 @@ program
   .option('--serve', 'also serve the HTTP API and the table (with live sessions and metrics) from this process')
   .option('--listen <addr>', 'with --serve: host:port to listen on', SERVE_DEFAULTS.listen)
   .option('--api-keys <file>', 'with --serve: the API key file (netlog api-key create)')
-  .option('--query-timeout <s>', 'with --serve: stop an API query that runs longer', SERVE_DEFAULTS.queryTimeout)
+  .option('--query-timeout <s>', 'with --serve: stop an API query that runs longer', SERVE_DEFAULTS.queryTimeout))
   .action(captureCommand);
+
+const clickhouse = program.command('clickhouse').description('ship sessions to ClickHouse (see README: Scale out)');
+withClickHouseOptions(clickhouse.command('init').description('create the database and the sessions table (MergeTree by day; TTL where the server has it)'), true)
+  .option('--retention-days <n>', 'TTL in days (0 or absent: none)')
+  .action(clickhouseInitCommand);
+withClickHouseOptions(clickhouse.command('ship').description("send what waits in a store's outbox, then exit (1 if some could not go)"), true)
+  .option('--db <file>', 'the DuckDB store', './netlog.duckdb')
+  .option('--timeout <s>', 'give up after this long; the rest stays in the outbox', '60')
+  .action(clickhouseShipCommand);
+withClickHouseOptions(clickhouse.command('prune').description('drop day partitions older than the retention (for servers without table TTL)'), true)
+  .requiredOption('--retention-days <n>', 'keep this many days')
+  .action(clickhousePruneCommand);
 
 program
   .command('status')

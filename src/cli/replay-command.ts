@@ -1,11 +1,13 @@
 import { NetlogError } from '../errors.js';
+import type { SinkShipper } from '../sinks/sink-shipper.js';
+import { clickhouseSink, startShipping, type ClickHouseCommandOptions } from './clickhouse-options.js';
 import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from '../flow/flow-tracker.js';
 import { describeIdentity, openIdentity } from './identity-options.js';
 import { replay } from '../replay/replay.js';
 import { SessionStore } from '../store/session-store.js';
 import { SESSION_FORMATS, SessionWriter, type SessionFormat } from './session-writer.js';
 
-export interface ReplayCommandOptions {
+export interface ReplayCommandOptions extends Partial<ClickHouseCommandOptions> {
   format: string;
   maxFlows: string;
   tcpEstablishedTimeout: string;
@@ -21,6 +23,7 @@ export interface ReplayCommandOptions {
   formatGiven?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  clickhouseDrainTimeout?: string;
 }
 
 export function number(name: string, text: string, integer = false): number {
@@ -52,13 +55,21 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   if (opts.prune && (retentionDays === undefined || !opts.db)) {
     throw new NetlogError('ERR_CONFIG_INVALID', '--prune needs --db and --retention-days N (N >= 1)');
   }
+  const sink = clickhouseSink(opts);
+  if (sink && !opts.db) throw new NetlogError('ERR_CONFIG_INVALID', '--clickhouse-url needs --db: sessions reach ClickHouse through the store\'s outbox');
   const writer = new SessionWriter(process.stdout, opts.format as SessionFormat);
   // With --db the sessions go to the store; stdout gets them only if --format was given too.
+  let shipper: SinkShipper | null = null;
   const store = opts.db
     ? await SessionStore.open(opts.db, {
-        onCommit: opts.verbose ? (n, total) => process.stderr.write(`netlog: committed ${n} sessions (${total} in all)\n`) : undefined,
+        outbox: sink !== null,
+        onCommit: (n, total) => {
+          shipper?.nudge();
+          if (opts.verbose) process.stderr.write(`netlog: committed ${n} sessions (${total} in all)\n`);
+        },
       })
     : null;
+  if (store) shipper = await startShipping(store, sink, { log: (_level, msg, f) => process.stderr.write(`netlog: ${msg} ${JSON.stringify(f ?? {})}\n`) });
   const toStdout = !store || opts.formatGiven === true;
   // A long replay follows org map edits too (SIGHUP or a file change), like the daemon.
   const watcher = setup.watch((line) => process.stderr.write(`netlog: ${line}\n`));
@@ -73,12 +84,22 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     afterBatch: writer.drain,
   }).finally(() => watcher?.stop());
   const { reports, tracker, decoder } = result;
+  let failedShip = false;
   if (store && opts.prune && retentionDays !== undefined) {
     const pruned = await store.prune(retentionDays);
     process.stderr.write(`netlog: pruned ${pruned.tableSessions + pruned.partSessions} sessions older than ${retentionDays} days\n`);
   }
+  let shipNote = '';
+  if (store && shipper) {
+    // The replay's sessions go to ClickHouse before exit; what cannot go in time waits in the
+    // outbox for the next run or `netlog clickhouse ship`.
+    await store.flush();
+    const left = await shipper.stop(number('clickhouse-drain-timeout', opts.clickhouseDrainTimeout ?? '60') * 1000);
+    shipNote = `; ${shipper.shipped} shipped to ClickHouse${left ? `, ${left} wait in the outbox (${shipper.lastError})` : ''}`;
+    if (left) failedShip = true;
+  }
   if (store) await store.close();
-  let failed = false;
+  let failed = failedShip;
   for (const r of reports) {
     for (const w of r.warnings) process.stderr.write(`netlog: warning ${w.code}: ${w.message}\n`);
     if (r.error) {
@@ -94,7 +115,7 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     const clamped = decoder.lengthsClamped > 0 ? `; IP length cut to the frame: ${decoder.lengthsClamped}` : '';
     const sessions = Object.values(tracker.ended).reduce((a, n) => a + n, 0) - tracker.outOfScope;
     const stored = store ? `, ${store.written} written to ${store.path}` : '';
-    process.stderr.write(`netlog: ${packets} packets, ${sessions} sessions${stored} (${ended || 'none'}); skipped: ${skipped || 'none'}${clamped}${scoped}\n`);
+    process.stderr.write(`netlog: ${packets} packets, ${sessions} sessions${stored}${shipNote} (${ended || 'none'}); skipped: ${skipped || 'none'}${clamped}${scoped}\n`);
   }
   if (failed) process.exitCode = 1;
 }

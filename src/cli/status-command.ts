@@ -37,6 +37,7 @@ export function describeStatus(s: CaptureSnapshot, running: boolean, now: Date):
     `sessions   ${n(s.sessionsWritten)} written; ended: ${list(s.ended)}; out of scope ${n(s.outOfScope)}`,
     `store      ${n(s.failedBatches)} failed batches; ${n(s.flushSeconds.count)} flushes, mean ${meanFlushMs} ms`,
     `skipped    ${list(s.skipped)}`,
+    ...(s.sink ? [`clickhouse ${n(s.sink.shipped)} shipped, ${n(s.sink.failures)} failed attempts${s.sink.lastError ? `; now failing: ${s.sink.lastError}` : ''}`] : []),
   ].join('\n');
 }
 

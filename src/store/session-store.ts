@@ -12,6 +12,7 @@ import {
 } from './compaction.js';
 import { pruneSessions, type PruneResult } from './retention.js';
 import { CREATE_SESSIONS_TABLE, SessionChunkWriter } from './session-chunk.js';
+import { CREATE_OUTBOX, MOVE_STAGED } from './outbox.js';
 
 export interface SessionStoreOptions {
   /** Where day partitions go (DATA_DIR/sessions/date=...); default: the db file's folder. */
@@ -23,6 +24,8 @@ export interface SessionStoreOptions {
   /** Called after each committed batch with its size, the total so far and the seconds the
    *  commit took (append and COMMIT). */
   onCommit?: (batch: number, total: number, seconds: number) => void;
+  /** Also put every committed session in the outbox, for a sink to ship (see outbox.ts). */
+  outbox?: boolean;
 }
 
 /**
@@ -37,6 +40,7 @@ export class SessionStore {
   private readonly flushRows: number;
   private readonly flushIntervalMs: number;
   private readonly onCommit: SessionStoreOptions['onCommit'];
+  private readonly outbox: boolean;
   /** Sessions committed so far by this store. */
   written = 0;
   /** Batches that could not be committed: reported on stderr, their sessions lost. */
@@ -53,6 +57,7 @@ export class SessionStore {
     this.flushRows = options.flushRows ?? 50_000;
     this.flushIntervalMs = options.flushIntervalMs ?? 1000;
     this.onCommit = options.onCommit;
+    this.outbox = options.outbox ?? false;
     this.dataDir = options.dataDir ?? dirname(path);
   }
 
@@ -66,6 +71,7 @@ export class SessionStore {
     const connection = await instance.connect();
     await connection.run(CREATE_SESSIONS_TABLE);
     await connection.run(CREATE_COMPACTIONS_TABLE);
+    for (const statement of CREATE_OUTBOX) await connection.run(statement);
     const store = new SessionStore(path, instance, connection, options);
     await recoverCompactions(connection, store.dataDir);
     await refreshAllView(connection);
@@ -129,11 +135,14 @@ export class SessionStore {
     const started = performance.now();
     await c.run('BEGIN TRANSACTION');
     try {
-      const appender = await c.createAppender('sessions');
-      const writer = new SessionChunkWriter(appender);
-      writer.append(batch);
-      writer.finish();
-      appender.closeSync(); // flushes the appended chunks into the transaction
+      for (const table of this.outbox ? ['sessions', 'sink_staging'] : ['sessions']) {
+        const appender = await c.createAppender(table);
+        const writer = new SessionChunkWriter(appender);
+        writer.append(batch);
+        writer.finish();
+        appender.closeSync(); // flushes the appended chunks into the transaction
+      }
+      if (this.outbox) for (const statement of MOVE_STAGED) await c.run(statement);
       await c.run('COMMIT');
       this.written += batch.length;
       this.onCommit?.(batch.length, this.written, (performance.now() - started) / 1000);
