@@ -107,6 +107,12 @@ for (const mode of ['vectors', 'row', 'chunk', 'csv']) {
   }[mode];
   console.log(`| ${label} | ${a.sessions} | ${a.seconds.toFixed(3)} | ${(a.sessionsPerSecond! / 1e3).toFixed(0)} k | ${a.peakRssMiB.toFixed(0)} |`);
 }
+console.log('\nThrough SessionStore (batches of 50,000, a transaction each), without and with the ClickHouse outbox:\n');
+console.log('| store | sessions | seconds | sessions/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
+for (const mode of ['plain', 'outbox']) {
+  const a = runCase('store-outbox.js', [mode, capture], [], Math.min(RUNS, 3)) as CaseResult;
+  console.log(`| ${mode === 'plain' ? 'sessions table only' : 'sessions table and outbox'} | ${a.sessions} | ${a.seconds.toFixed(3)} | ${(a.sessionsPerSecond! / 1e3).toFixed(0)} k | ${a.peakRssMiB.toFixed(0)} |`);
+}
 
 // The store at scale: rows made by SQL, then rollover, a filtered query and exports over Parquet.
 const STORE_ROWS = Number(process.env.BENCH_STORE_ROWS ?? 10_000_000);
@@ -136,6 +142,18 @@ console.log(`| same: p99 / max | ${a.p99Ms!.toFixed(0)} / ${a.maxMs!.toFixed(0)}
 console.log(`| CSV export of every session, streamed to curl | ${a.exportRows} rows in ${a.exportSeconds!.toFixed(1)} s: ${(a.exportRowsPerSecond! / 1e3).toFixed(0)} k rows/s |`);
 console.log(`| server peak RSS: pages / after the export | ${a.peakRssMiBBeforeExport!.toFixed(0)} / ${a.peakRssMiB!.toFixed(0)} MiB |`);
 rmSync(scaleDir, { recursive: true, force: true });
+
+// Shipping to ClickHouse (Debian's clickhouse-server, started by the bench on loopback).
+console.log('\n## Shipping the outbox to ClickHouse (1M sessions, JSONEachRow, gzip)\n');
+if (existsSync('/usr/sbin/clickhouse-server')) {
+  console.log('| batch rows | sessions | seconds | sessions/s | peak RSS MiB |\n|---:|---:|---:|---:|---:|');
+  for (const batch of ['10000', '50000']) {
+    const s = runCase('clickhouse-ship.js', ['1000000', batch], [], 1) as unknown as Record<string, number>;
+    console.log(`| ${batch} | ${s.landed} | ${s.seconds!.toFixed(2)} | ${(s.sessionsPerSecond! / 1e3).toFixed(0)} k | ${s.peakRssMiB!.toFixed(0)} |`);
+  }
+} else {
+  console.log('skipped: needs clickhouse-server (apt-get install clickhouse-server)');
+}
 
 // Live capture: tcpreplay --topspeed into a veth in a namespace (root and tcpreplay needed).
 console.log('\n## Live capture: tcpreplay --topspeed of 1M packets into a veth\n');

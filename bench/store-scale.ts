@@ -12,6 +12,7 @@ import { rmSync } from 'node:fs';
 import { parseSessionFilter } from '../src/store/session-filter.js';
 import { exportCsv, exportParquet, querySessions } from '../src/store/session-query.js';
 import { SessionStore } from '../src/store/session-store.js';
+import { insertSyntheticSessions } from './synthetic-sessions.js';
 
 const [step, db, arg] = process.argv.slice(2) as [string, string, string | undefined];
 const start = process.hrtime.bigint();
@@ -22,21 +23,7 @@ if (step === 'make') {
   rmSync(db, { force: true });
   const store = await SessionStore.open(db);
   const n = Number(arg ?? 10_000_000);
-  const base = Math.floor(Date.parse('2026-11-10T00:00:00Z') / 1000);
-  await store.sql(`INSERT INTO sessions SELECT
-      ${base} + i * 864000 // ${n} AS "timestamp",
-      CASE WHEN i % 7 = 0 THEN 'udp' ELSE 'tcp' END,
-      (i % 500)::INTEGER, (i % 20000)::INTEGER, 'user-' || (i % 5000),
-      '100.90.' || (i // 256 % 128 + 128) || '.' || (i % 256) || ':' || (32768 + i % 28000),
-      '10.1.' || (i % 16) || '.' || (i % 200) || ':' || (CASE WHEN i % 7 = 0 THEN 53 ELSE 443 END),
-      (i % 1000) / 10.0, i % 5000, (i * 7) % 200000,
-      make_timestamp((${base} + i * 864000 // ${n})::BIGINT * 1000000 + i % 1000000),
-      make_timestamp((${base} + i * 864000 // ${n})::BIGINT * 1000000 + i % 1000000 + 5000000),
-      i % 50 + 1, i % 70 + 1, 0, 0,
-      CASE WHEN i % 7 = 0 THEN 'SF' ELSE 'SF' END, 'ShADadFf',
-      CASE WHEN i % 7 = 0 THEN 'idle' ELSE 'fin' END,
-      printf('%016x', hash(i)), 'org-1', 1
-    FROM range(${n}) t(i)`);
+  await insertSyntheticSessions(store, n);
   await store.close();
   rows = n;
 } else if (step === 'compact') {

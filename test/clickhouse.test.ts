@@ -14,7 +14,7 @@ import { SinkShipper } from '../src/sinks/sink-shipper.js';
 import { readOutbox, storeId } from '../src/store/outbox.js';
 import { SessionStore } from '../src/store/session-store.js';
 import { runReadOnlySql } from '../src/store/sql-query.js';
-import { CH_PASSWORD, CH_USER, TestClickHouse, hasClickHouse } from './clickhouse-server.js';
+import { CH_PASSWORD, CH_USER, TestClickHouse, hasClickHouse } from '../bench/clickhouse-server.js';
 import { FIXTURES, ROOT } from './helpers.js';
 
 /**
@@ -134,8 +134,7 @@ describe.skipIf(why !== null)('ClickHouse sink', () => {
     const sent = await replayInto(store, 'veth.json', ['sessions-veth.pcap', 'veth-ethernet-nsec.pcap']);
     const me = await storeId(c);
     // The "previous process": ClickHouse got the first 7 rows, then it died before the delete.
-    const first = (await readOutbox(c, 7)).map((r) => ({ seq: r.seq, record: r.record }));
-    await sinkFor().send({ storeId: me, seqs: first.map((r) => r.seq), records: first.map((r) => r.record) });
+    await sinkFor().send({ storeId: me, ...(await readOutbox(c, 7)) });
     c.closeSync();
     const shipper = await SinkShipper.start(store.instance, sinkFor(), { idleMs: 50 });
     expect(await shipper.stop(20_000)).toBe(0);

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { NetlogError } from '../errors.js';
-import type { SessionRecord } from '../flow/session-record.js';
 import type { SessionSink, SinkBatch } from './session-sink.js';
 
 const gzipAsync = promisify(gzip);
@@ -76,9 +75,16 @@ export function clickhousePassword(file: string | undefined): string {
   return process.env.NETLOG_CLICKHOUSE_PASSWORD ?? '';
 }
 
-/** A row as JSONEachRow takes it: the record, keys made non-null, and its origin. */
-function row(r: SessionRecord, storeId: string, seq: number): string {
-  return JSON.stringify({ ...r, orgId: r.orgId ?? '', siteId: r.siteId ?? 0, netlogStore: storeId, netlogSeq: seq });
+/**
+ * A row as JSONEachRow takes it: the record's JSON with its origin added and the key columns
+ * made non-null. The record ends `"orgId":…,"siteId":…}` (SESSION_FIELDS order), so the fix-up
+ * is a look at the tail, not a parse.
+ */
+function row(json: string, storeId: string, seq: number): string {
+  let line = json.slice(0, -1);
+  if (line.endsWith('"siteId":null')) line = line.slice(0, -4) + '0';
+  if (line.includes('"orgId":null,"siteId":')) line = line.replace('"orgId":null,"siteId":', '"orgId":"","siteId":');
+  return `${line},"netlogStore":"${storeId}","netlogSeq":${seq}}`;
 }
 
 /** Inserts over ClickHouse's HTTP interface: JSONEachRow, gzip request bodies. */
@@ -121,22 +127,25 @@ export class ClickHouseSink implements SessionSink {
 
   async send(batch: SinkBatch): Promise<void> {
     let lines = '';
-    for (let i = 0; i < batch.records.length; i++) lines += row(batch.records[i]!, batch.storeId, batch.seqs[i]!) + '\n';
-    const body = await gzipAsync(lines);
+    for (let i = 0; i < batch.json.length; i++) lines += row(batch.json[i]!, batch.storeId, batch.seqs[i]!) + '\n';
+    // Level 1: 22 MB of JSON for 50k rows becomes 3.7 MB (level 6: 3.0 MB) in half the time.
+    const body = await gzipAsync(lines, { level: 1 });
     await this.query(`INSERT INTO ${this.o.database}.${this.o.table} FORMAT JSONEachRow`, body, true);
   }
 
   async present(batch: SinkBatch): Promise<Set<number>> {
     if (batch.seqs.length === 0) return new Set();
     // Bounded by the sort key's prefix (orgs, sites, time range) so the check reads little.
-    const orgs = [...new Set(batch.records.map((r) => r.orgId ?? ''))];
-    const sites = [...new Set(batch.records.map((r) => r.siteId ?? 0))];
-    const times = batch.records.map((r) => r.timestamp);
+    const orgs = [...new Set(batch.orgIds.map((o) => o ?? ''))];
+    const sites = [...new Set(batch.siteIds.map((s) => s ?? 0))];
+    const times = batch.timestamps;
+    let [lo, hi] = [Infinity, -Infinity];
+    for (const t of times) [lo, hi] = [Math.min(lo, t), Math.max(hi, t)];
     const quote = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
     const sql =
       `SELECT netlogSeq FROM ${this.o.database}.${this.o.table} WHERE orgId IN (${orgs.map(quote).join(',')}) ` +
-      `AND siteId IN (${sites.join(',')}) AND timestamp BETWEEN ${Math.min(...times)} AND ${Math.max(...times)} ` +
-      `AND netlogStore = ${quote(batch.storeId)} AND netlogSeq BETWEEN ${Math.min(...batch.seqs)} AND ${Math.max(...batch.seqs)} FORMAT TabSeparated`;
+      `AND siteId IN (${sites.join(',')}) AND timestamp BETWEEN ${lo} AND ${hi} ` +
+      `AND netlogStore = ${quote(batch.storeId)} AND netlogSeq BETWEEN ${batch.seqs[0]} AND ${batch.seqs[batch.seqs.length - 1]} FORMAT TabSeparated`;
     const text = await this.query(sql);
     return new Set(text.split('\n').filter(Boolean).map(Number));
   }

@@ -1,11 +1,21 @@
-import type { SessionRecord } from '../flow/session-record.js';
+import type { OutboxRows } from '../store/outbox.js';
 
 /** Sessions on their way to a sink, each with its outbox sequence number. */
-export interface SinkBatch {
+export interface SinkBatch extends OutboxRows {
   /** The sending store's id: with `seqs`, what names each row at the sink. */
   storeId: string;
-  seqs: number[];
-  records: SessionRecord[];
+}
+
+/** The rows of a batch at these positions, in order. */
+export function pickRows(batch: SinkBatch, positions: readonly number[]): SinkBatch {
+  return {
+    storeId: batch.storeId,
+    seqs: positions.map((i) => batch.seqs[i]!),
+    orgIds: positions.map((i) => batch.orgIds[i]!),
+    siteIds: positions.map((i) => batch.siteIds[i]!),
+    timestamps: positions.map((i) => batch.timestamps[i]!),
+    json: positions.map((i) => batch.json[i]!),
+  };
 }
 
 /**

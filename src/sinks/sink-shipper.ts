@@ -1,6 +1,6 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { confirmOutbox, outboxSize, readOutbox, storeId } from '../store/outbox.js';
-import type { SessionSink, SinkBatch } from './session-sink.js';
+import { confirmOutbox, outboxSize, readOutbox, storeId, type OutboxRows } from '../store/outbox.js';
+import { pickRows, type SessionSink, type SinkBatch } from './session-sink.js';
 
 export interface ShipperOptions {
   /** Rows per request (default 10,000). */
@@ -77,7 +77,7 @@ export class SinkShipper {
     let check = true;
     let backoff = this.minBackoffMs;
     while (!this.stopping) {
-      let rows;
+      let rows: OutboxRows;
       try {
         rows = await readOutbox(this.c, this.batchRows);
       } catch (e) {
@@ -85,18 +85,17 @@ export class SinkShipper {
         await this.sleep(this.maxBackoffMs);
         continue;
       }
-      if (rows.length === 0) {
+      if (rows.seqs.length === 0) {
         await this.sleep(this.idleMs);
         continue;
       }
-      const batch: SinkBatch = { storeId: this.id, seqs: rows.map((r) => r.seq), records: rows.map((r) => r.record) };
+      const batch: SinkBatch = { storeId: this.id, ...rows };
       try {
         let toSend = batch;
         if (check) {
           const have = await this.sink.present(batch);
           if (have.size > 0) {
-            const keep = batch.seqs.map((s, i) => (have.has(s) ? -1 : i)).filter((i) => i >= 0);
-            toSend = { storeId: this.id, seqs: keep.map((i) => batch.seqs[i]!), records: keep.map((i) => batch.records[i]!) };
+            toSend = pickRows(batch, batch.seqs.map((s, i) => (have.has(s) ? -1 : i)).filter((i) => i >= 0));
             this.o.log?.('info', 'sink already had part of the batch; sending the rest', { sink: this.sink.name, had: have.size, sending: toSend.seqs.length });
           }
         }

@@ -1,12 +1,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { SessionRecord } from '../flow/session-record.js';
-import { SELECT_RECORD, toRecord } from './session-query.js';
+import { SESSION_FIELDS } from '../flow/session-record.js';
 
 /**
  * The outbox: sessions committed to the store that a sink (ClickHouse) has not yet confirmed.
- * Each batch is appended to `sink_staging` in the same transaction as to `sessions`, then moved
- * into `sink_outbox` with a sequence number from `sink_seq`; so a session is in the outbox if
- * and only if it is in the store, whatever crashes when. The shipper deletes rows only after
+ * Each batch is appended to `sink_staging`, then copied into `sessions` and, with a sequence
+ * number from `sink_seq`, into `sink_outbox`, all in the batch's one transaction; so a session
+ * is in the outbox if and only if it is in the store, whatever crashes when. The shipper deletes rows only after
  * the sink has them: the lowest sequence number left is the cursor.
  */
 export const CREATE_OUTBOX = [
@@ -19,22 +18,51 @@ export const CREATE_OUTBOX = [
 ];
 
 /** Inside the batch's transaction, after the batch was appended to `sink_staging`. */
-export const MOVE_STAGED = ['INSERT INTO sink_outbox SELECT nextval(\'sink_seq\'), * FROM sink_staging', 'DELETE FROM sink_staging'];
+export const MOVE_STAGED = [
+  'INSERT INTO sessions SELECT * FROM sink_staging',
+  "INSERT INTO sink_outbox SELECT nextval('sink_seq'), * FROM sink_staging",
+  'DELETE FROM sink_staging',
+];
 
 export async function storeId(c: DuckDBConnection): Promise<string> {
   const r = await c.runAndReadAll(`SELECT value FROM store_meta WHERE key = 'storeId'`);
   return r.getRows()[0]![0] as string;
 }
 
-export interface OutboxRow {
-  seq: number;
-  record: SessionRecord;
+/** Waiting sessions, column-wise: what a sink needs to send them and to check for them. */
+export interface OutboxRows {
+  seqs: number[];
+  orgIds: Array<string | null>;
+  siteIds: Array<number | null>;
+  timestamps: number[];
+  /** Each session as its JSON record (the fields and names of `replay --format jsonl`, in
+   *  SESSION_FIELDS order, so `orgId` and `siteId` come last), written by DuckDB. */
+  json: string[];
 }
 
-/** The oldest `limit` sessions waiting, in sequence order. */
-export async function readOutbox(c: DuckDBConnection, limit: number): Promise<OutboxRow[]> {
-  const r = await c.runAndReadAll(`SELECT seq, ${SELECT_RECORD} FROM sink_outbox ORDER BY seq LIMIT $1`, [limit]);
-  return r.getRowObjects().map((row) => ({ seq: Number(row.seq), record: toRecord(row) }));
+/** The record's fields as DuckDB's to_json writes them: times back to float unix seconds. */
+const JSON_RECORD = `to_json({${SESSION_FIELDS.map((f) =>
+  f === 'startedAt' || f === 'endedAt' ? `'${f}': epoch_us("${f}") / 1000000` : `'${f}': "${f}"`,
+).join(', ')}})`;
+
+/**
+ * The oldest `limit` sessions waiting, in sequence order. DuckDB builds each row's JSON, so a
+ * batch crosses into JavaScript as one string per row rather than 22 values.
+ */
+export async function readOutbox(c: DuckDBConnection, limit: number): Promise<OutboxRows> {
+  // The JSON is built after the LIMIT: in one SELECT DuckDB would build it for every waiting row.
+  const r = await c.runAndReadAll(
+    `SELECT seq, "orgId", "siteId", "timestamp", ${JSON_RECORD}::VARCHAR FROM (SELECT * FROM sink_outbox ORDER BY seq LIMIT $1) ORDER BY seq`,
+    [limit],
+  );
+  const [seqs, orgIds, siteIds, timestamps, json] = r.getColumns();
+  return {
+    seqs: seqs!.map(Number),
+    orgIds: orgIds as Array<string | null>,
+    siteIds: siteIds as Array<number | null>,
+    timestamps: timestamps!.map(Number),
+    json: json as string[],
+  };
 }
 
 /** The sink has rows first..last: they leave the outbox. */

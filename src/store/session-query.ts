@@ -4,13 +4,13 @@ import { filterSql, type SessionFilter } from './session-filter.js';
 import { withReadOnlyStore } from './read-only.js';
 
 /** SESSION_FIELDS from `sessions_all`, times back to float unix seconds as in the record. */
-export const SELECT_RECORD = SESSION_FIELDS.map((f) =>
+const SELECT_RECORD = SESSION_FIELDS.map((f) =>
   f === 'startedAt' || f === 'endedAt' ? `epoch_us("${f}") / 1000000 AS "${f}"` : `"${f}"`,
 ).join(', ');
 
 const NEWEST_FIRST = 'ORDER BY "startedAt" DESC, "sessionId"';
 
-export function toRecord(row: Record<string, DuckDBValue>): SessionRecord {
+function toRecord(row: Record<string, DuckDBValue>): SessionRecord {
   const out: Record<string, unknown> = {};
   for (const f of SESSION_FIELDS) {
     const v = row[f];

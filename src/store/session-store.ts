@@ -135,13 +135,13 @@ export class SessionStore {
     const started = performance.now();
     await c.run('BEGIN TRANSACTION');
     try {
-      for (const table of this.outbox ? ['sessions', 'sink_staging'] : ['sessions']) {
-        const appender = await c.createAppender(table);
-        const writer = new SessionChunkWriter(appender);
-        writer.append(batch);
-        writer.finish();
-        appender.closeSync(); // flushes the appended chunks into the transaction
-      }
+      // With an outbox the batch is appended once, to the staging table, and copied from there
+      // by SQL into both the sessions table and the outbox (MOVE_STAGED).
+      const appender = await c.createAppender(this.outbox ? 'sink_staging' : 'sessions');
+      const writer = new SessionChunkWriter(appender);
+      writer.append(batch);
+      writer.finish();
+      appender.closeSync(); // flushes the appended chunks into the transaction
       if (this.outbox) for (const statement of MOVE_STAGED) await c.run(statement);
       await c.run('COMMIT');
       this.written += batch.length;
