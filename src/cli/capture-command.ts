@@ -27,6 +27,7 @@ export interface CaptureCommandOptions
   dataDir?: string;
   /** Serve the API and the table from this process (the only way to read a store being written). */
   serve?: boolean;
+  maxBuffered?: string;
 }
 
 /** Structured logs: one JSON object per line on stderr (pino), for journald and log shippers. */
@@ -63,6 +64,12 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
   const store = await SessionStore.open(opts.db, {
     dataDir: opts.dataDir,
     outbox: sink !== null,
+    maxBuffered: opts.maxBuffered !== undefined ? number('max-buffered', opts.maxBuffered, true) : undefined,
+    // Disk full or a read-only directory: capture goes on, sessions wait in memory (bounded).
+    onWriteState: (w) =>
+      w.failing
+        ? log('error', 'store writes failing; sessions are kept in memory and written when it works again', { error: w.error, buffered: w.buffered })
+        : log('info', 'store writes work again', { buffered: w.buffered, dropped: w.dropped }),
     onCommit: (n, total, seconds) => {
       flushes.observe(seconds);
       shipper?.nudge();
@@ -160,7 +167,7 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
       const left = await shipper.stop(5000);
       if (left) log('warn', 'sessions wait in the outbox for ClickHouse; the next start ships them', { waiting: left });
     }
-    await store.close();
+    await store.close().catch((e: Error) => log('error', 'sessions lost at shutdown', { error: e.message }));
     try {
       writeStatusFile(statusFile, { ...last, sessionsWritten: store.written, updatedAt: new Date().toISOString(), stoppedAt: new Date().toISOString() });
     } catch {

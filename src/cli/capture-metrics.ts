@@ -33,7 +33,9 @@ export interface CaptureSnapshot {
   ended: Record<string, number>;
   outOfScope: number;
   sessionsWritten: number;
-  failedBatches: number;
+  /** Store writes: failed attempts (retried), sessions waiting in memory, sessions dropped
+   *  past the memory bound, and the error while writes fail. */
+  store: { writeFailures: number; buffered: number; dropped: number; writeError: string | null };
   flushSeconds: { count: number; sum: number };
   /** With a ClickHouse sink: sessions shipped, failed attempts, the last error (null when well). */
   sink?: { shipped: number; failures: number; lastError: string | null };
@@ -54,7 +56,7 @@ export function captureSnapshot(parts: CaptureParts, startedAt: Date): CaptureSn
     ended: { ...tracker.ended },
     outOfScope: tracker.outOfScope,
     sessionsWritten: store.written,
-    failedBatches: store.failedBatches,
+    store: { writeFailures: store.writeFailures, buffered: store.buffered, dropped: store.dropped, writeError: store.writeError },
     flushSeconds: { count: flushes.count, sum: flushes.sum },
     ...(parts.shipper ? { sink: { shipped: parts.shipper.shipped, failures: parts.shipper.failures, lastError: parts.shipper.lastError } } : {}),
   };
@@ -92,7 +94,9 @@ export function captureMetrics(parts: CaptureParts, startedAt: Date): MetricsSou
       one('netlog_flow_evictions_total', 'flows ended because the flow table was full', 'counter', s.ended.evicted ?? 0),
       one('netlog_sessions_out_of_scope_total', 'sessions outside the scope, counted and not stored', 'counter', s.outOfScope),
       one('netlog_sessions_written_total', 'sessions committed to the store', 'counter', s.sessionsWritten),
-      one('netlog_store_failed_batches_total', 'batches the store could not commit', 'counter', s.failedBatches),
+      one('netlog_store_write_failures_total', 'store write attempts that failed (retried with backoff)', 'counter', s.store.writeFailures),
+      one('netlog_store_buffered_sessions', 'sessions waiting in memory to be written', 'gauge', s.store.buffered),
+      one('netlog_store_dropped_sessions_total', 'sessions lost: writes failed until the memory bound was reached', 'counter', s.store.dropped),
       ...(s.sink
         ? [
             one('netlog_sink_shipped_total', 'sessions the ClickHouse sink has confirmed', 'counter', s.sink.shipped),

@@ -59,6 +59,7 @@ withClickHouseOptions(program
   .option('--tcp-transient-timeout <s>', 'idle timeout, TCP handshake/half-open/closing', REPLAY_DEFAULTS.tcpTransientTimeout)
   .option('--udp-timeout <s>', 'idle timeout, UDP', REPLAY_DEFAULTS.udpTimeout)
   .option('--linger <s>', 'after FIN both ways or RST', REPLAY_DEFAULTS.linger)
+  .option('--max-buffered <n>', 'while the store cannot be written (disk full), keep at most this many sessions in memory', '1000000')
   .option('--serve', 'also serve the HTTP API and the table (with live sessions and metrics) from this process')
   .option('--listen <addr>', 'with --serve: host:port to listen on', SERVE_DEFAULTS.listen)
   .option('--api-keys <file>', 'with --serve: the API key file (netlog api-key create)')

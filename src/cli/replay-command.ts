@@ -63,6 +63,12 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   const store = opts.db
     ? await SessionStore.open(opts.db, {
         outbox: sink !== null,
+        onWriteState: (w) =>
+          process.stderr.write(
+            w.failing
+              ? `netlog: warning: store writes failing, sessions kept in memory and retried: ${w.error}\n`
+              : `netlog: store writes work again (${w.buffered} sessions still to write, ${w.dropped} dropped)\n`,
+          ),
         onCommit: (n, total) => {
           shipper?.nudge();
           if (opts.verbose) process.stderr.write(`netlog: committed ${n} sessions (${total} in all)\n`);

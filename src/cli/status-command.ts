@@ -35,7 +35,7 @@ export function describeStatus(s: CaptureSnapshot, running: boolean, now: Date):
     `packets    ${n(s.packets)} read; libpcap received ${n(s.pcap.received)}, dropped ${n(s.pcap.dropped)} (kernel) and ${n(s.pcap.ifDropped)} (interface)`,
     `flows      ${n(s.flowsOpen)} open`,
     `sessions   ${n(s.sessionsWritten)} written; ended: ${list(s.ended)}; out of scope ${n(s.outOfScope)}`,
-    `store      ${n(s.failedBatches)} failed batches; ${n(s.flushSeconds.count)} flushes, mean ${meanFlushMs} ms`,
+    `store      ${n(s.flushSeconds.count)} flushes, mean ${meanFlushMs} ms; ${n(s.store.writeFailures)} failed writes, ${n(s.store.buffered)} sessions buffered, ${n(s.store.dropped)} dropped${s.store.writeError ? `; now failing: ${s.store.writeError}` : ''}`,
     `skipped    ${list(s.skipped)}`,
     ...(s.sink ? [`clickhouse ${n(s.sink.shipped)} shipped, ${n(s.sink.failures)} failed attempts${s.sink.lastError ? `; now failing: ${s.sink.lastError}` : ''}`] : []),
   ].join('\n');

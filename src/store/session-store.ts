@@ -26,12 +26,24 @@ export interface SessionStoreOptions {
   onCommit?: (batch: number, total: number, seconds: number) => void;
   /** Also put every committed session in the outbox, for a sink to ship (see outbox.ts). */
   outbox?: boolean;
+  /** While writes fail (disk full, read-only), keep at most this many sessions in memory
+   *  (default 1,000,000, about 0.5 GB); sessions beyond it are counted in `dropped`. */
+  maxBuffered?: number;
+  /** Told when writes start failing and when they work again. */
+  onWriteState?: (state: { failing: boolean; error?: string; buffered: number; dropped: number }) => void;
 }
+
+/** Retries of a failing write: from 1 s, doubling to 30 s. */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
 
 /**
  * The local store of record: one DuckDB file with a `sessions` table. Sessions are buffered and
  * appended in batches, each batch inside one transaction, so a crash leaves whole batches
- * only: at most the last flush interval of finished sessions is lost.
+ * only: at most the last flush interval of finished sessions is lost. A batch that cannot be
+ * written (disk full, a read-only directory) is kept, in order, and written again with backoff
+ * until it goes in; while writes fail, new sessions wait in memory up to `maxBuffered` and
+ * are counted as dropped beyond it.
  */
 export class SessionStore {
   private pending: SessionRecord[] = [];
@@ -41,10 +53,17 @@ export class SessionStore {
   private readonly flushIntervalMs: number;
   private readonly onCommit: SessionStoreOptions['onCommit'];
   private readonly outbox: boolean;
+  private readonly maxBuffered: number;
+  private readonly onWriteState: SessionStoreOptions['onWriteState'];
+  private retryMs = RETRY_MIN_MS;
   /** Sessions committed so far by this store. */
   written = 0;
-  /** Batches that could not be committed: reported on stderr, their sessions lost. */
-  failedBatches = 0;
+  /** Write attempts that failed (each is retried; the sessions wait in memory). */
+  writeFailures = 0;
+  /** Sessions lost because writes failed for so long that the memory bound was reached. */
+  dropped = 0;
+  /** The last write error while writes fail; null when they work. */
+  writeError: string | null = null;
   readonly dataDir: string;
 
   private constructor(
@@ -58,6 +77,8 @@ export class SessionStore {
     this.flushIntervalMs = options.flushIntervalMs ?? 1000;
     this.onCommit = options.onCommit;
     this.outbox = options.outbox ?? false;
+    this.maxBuffered = options.maxBuffered ?? 1_000_000;
+    this.onWriteState = options.onWriteState;
     this.dataDir = options.dataDir ?? dirname(path);
   }
 
@@ -100,34 +121,65 @@ export class SessionStore {
     return result;
   }
 
+  /** Sessions waiting to be written: the next batch, or everything while writes fail. */
+  get buffered(): number {
+    return this.pending.length;
+  }
+
   /** Buffers a finished session; flushes when the batch is full or the interval passes. */
   append = (record: SessionRecord): void => {
+    if (this.pending.length >= this.maxBuffered) {
+      this.dropped++;
+      return;
+    }
     this.pending.push(record);
+    if (this.writeError !== null) return; // the retry timer writes them
     if (this.pending.length >= this.flushRows) this.flushInBackground();
     else if (this.timer === null) {
       this.timer = setTimeout(() => this.flushInBackground(), this.flushIntervalMs);
     }
   };
 
-  /** A flush nobody awaits: its failure is reported, not thrown into the event loop. */
+  /** A flush nobody awaits: a failure is kept for the retry, not thrown into the event loop. */
   private flushInBackground(): void {
-    this.flush().catch((e: Error) => {
-      this.failedBatches++;
-      process.stderr.write(`netlog: ${e.message}\n`);
-    });
+    this.flush().catch(() => {});
   }
 
-
-  /** Appends everything buffered in one transaction. Flushes run one after another. */
+  /**
+   * Appends everything buffered in one transaction; flushes run one after another. On failure
+   * the sessions go back to the front of the buffer, a retry is scheduled, and the error is
+   * thrown to whoever awaits this flush.
+   */
   flush(): Promise<void> {
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const batch = this.pending;
-    if (batch.length === 0) return this.flushing;
-    this.pending = [];
-    return this.serial(() => this.write(batch));
+    // The batch is taken when its turn comes, not now: after a failed write the next flush
+    // takes the failed sessions and the newer ones together, in order.
+    return this.serial(async () => {
+      const batch = this.pending;
+      if (batch.length === 0) return;
+      this.pending = [];
+      try {
+        await this.write(batch);
+      } catch (e) {
+        this.pending = batch.concat(this.pending);
+        this.writeFailures++;
+        const first = this.writeError === null;
+        this.writeError = (e as Error).message;
+        if (first) this.onWriteState?.({ failing: true, error: this.writeError, buffered: this.pending.length, dropped: this.dropped });
+        this.timer = setTimeout(() => this.flushInBackground(), this.retryMs);
+        this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
+        throw e;
+      }
+      if (this.writeError !== null) {
+        this.writeError = null;
+        this.retryMs = RETRY_MIN_MS;
+        this.onWriteState?.({ failing: false, buffered: this.pending.length, dropped: this.dropped });
+        if (this.pending.length > 0) this.flushInBackground();
+      }
+    });
   }
 
   private async write(batch: SessionRecord[]): Promise<void> {
@@ -166,10 +218,19 @@ export class SessionStore {
     await this.serial(() => this.connection.run(statement).then(() => undefined));
   }
 
-  /** Flushes, then closes the database. */
+  /**
+   * Flushes, then closes the database. If the last write fails, the database is closed anyway
+   * and ERR_STORE_WRITE says how many sessions could not be written.
+   */
   async close(): Promise<void> {
-    await this.flush();
+    let failure: Error | null = null;
+    await this.flush().catch((e: Error) => (failure = e));
+    if (this.timer !== null) clearTimeout(this.timer);
+    const lost = this.pending.length;
     this.connection.closeSync();
     this.instance.closeSync();
+    if (failure) {
+      throw new NetlogError('ERR_STORE_WRITE', `${lost} sessions could not be written before closing: ${(failure as Error).message}`, { file: this.path });
+    }
   }
 }
