@@ -174,3 +174,53 @@ export function writeSyntheticCapture(path: string, targetPackets: number, seed 
   closeSync(fd);
   return { packets, sessions, bytes: written };
 }
+
+/**
+ * A SYN flood: `packets` TCP SYNs, each from a random IPv4 address and port to 10.1.0.1:443,
+ * so each one is a new flow that never gets an answer. Ethernet pcap, 1 µs apart.
+ */
+export function writeSynFlood(path: string, packets: number, seed = 1): void {
+  const random = rng(seed);
+  const fd = openSync(path, 'w');
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(SNAPLEN, 16);
+  header.writeUInt32LE(1, 20);
+  writeSync(fd, header);
+  const RECORD = 16 + 14 + 20 + 20;
+  const chunk = Buffer.alloc(RECORD * 65536);
+  let used = 0;
+  const t0 = Date.parse('2026-11-24T12:00:00Z') * 1000;
+  for (let i = 0; i < packets; i++) {
+    const f = chunk.subarray(used, used + RECORD).fill(0);
+    const t = t0 + i;
+    f.writeUInt32LE(Math.floor(t / 1e6), 0);
+    f.writeUInt32LE(t % 1e6, 4);
+    f.writeUInt32LE(RECORD - 16, 8);
+    f.writeUInt32LE(RECORD - 16, 12);
+    f.writeUInt16BE(0x0800, 16 + 12);
+    const ip = 16 + 14;
+    f[ip] = 0x45;
+    f.writeUInt16BE(40, ip + 2);
+    f[ip + 8] = 64;
+    f[ip + 9] = 6;
+    f.writeUInt32BE(Math.floor(random() * 0xfffffffe) + 1, ip + 12);
+    f.writeUInt32BE(0x0a010001, ip + 16);
+    const tcp = ip + 20;
+    f.writeUInt16BE(1024 + Math.floor(random() * 64000), tcp);
+    f.writeUInt16BE(443, tcp + 2);
+    f.writeUInt32BE(Math.floor(random() * 0xffffffff), tcp + 4);
+    f[tcp + 12] = 0x50;
+    f[tcp + 13] = 0x02; // SYN
+    f.writeUInt16BE(64240, tcp + 14);
+    used += RECORD;
+    if (used === chunk.length) {
+      writeSync(fd, chunk, 0, used);
+      used = 0;
+    }
+  }
+  writeSync(fd, chunk, 0, used);
+  closeSync(fd);
+}

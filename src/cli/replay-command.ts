@@ -87,7 +87,11 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
       store?.append(r);
       if (toStdout) writer.write(r);
     },
-    afterBatch: writer.drain,
+    // Backpressure: stdout's buffer and the store's commits both pace the reading.
+    afterBatch: async () => {
+      await writer.drain();
+      await store?.caughtUp();
+    },
   }).finally(() => watcher?.stop());
   const { reports, tracker, decoder } = result;
   let failedShip = false;

@@ -33,6 +33,13 @@ export interface SessionStoreOptions {
   onWriteState?: (state: { failing: boolean; error?: string; buffered: number; dropped: number }) => void;
 }
 
+/**
+ * DuckDB's memory for the writing store (reads elsewhere have their own, read-only.ts). Past
+ * it DuckDB spills to `DB.tmp`: a 10M-session replay peaks at 748 MB instead of 1.05 GB, and a
+ * 10M-row compaction takes 11 s instead of 6 s, a fair price on a small site host.
+ */
+export const WRITE_MEMORY_LIMIT = '256MB';
+
 /** Retries of a failing write: from 1 s, doubling to 30 s. */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
@@ -85,7 +92,9 @@ export class SessionStore {
   static async open(path: string, options: SessionStoreOptions = {}): Promise<SessionStore> {
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path);
+      // A bounded buffer pool: without it DuckDB keeps the blocks it wrote cached, and a long
+      // capture's process grows with its table.
+      instance = await DuckDBInstance.create(path, { memory_limit: WRITE_MEMORY_LIMIT });
     } catch (e) {
       throw new NetlogError('ERR_STORE_OPEN', `cannot open the session store: ${(e as Error).message}`, { file: path });
     }
@@ -125,6 +134,18 @@ export class SessionStore {
   get buffered(): number {
     return this.pending.length;
   }
+
+  /**
+   * For a producer that can wait (a replay, not a live capture): resolves once the writes
+   * queued so far are done if more than two batches are waiting, so a file read faster than
+   * DuckDB commits does not pile sessions up in memory.
+   */
+  caughtUp = (): Promise<void> | void => {
+    if (this.pending.length >= 2 * this.flushRows && this.writeError === null) {
+      this.flushInBackground();
+      return this.flushing;
+    }
+  };
 
   /** Buffers a finished session; flushes when the batch is full or the interval passes. */
   append = (record: SessionRecord): void => {
