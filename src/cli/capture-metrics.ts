@@ -1,4 +1,5 @@
 import { writeFileSync, renameSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Histogram, LATENCY_BOUNDS, type MetricFamily, type MetricsSource } from '../api/metrics.js';
 import type { LiveSource } from '../capture/live-source.js';
 import type { Decoder } from '../decode/decoder.js';
@@ -72,6 +73,10 @@ export function writeStatusFile(file: string, snapshot: CaptureSnapshot): void {
 
 /** The capture daemon's figures for /metrics, read from its parts' own counters when scraped. */
 export function captureMetrics(parts: CaptureParts, startedAt: Date): MetricsSource {
+  // Event-loop delay: a capture that falls behind shows here before the kernel drops packets.
+  // p99 and max over the time since the previous scrape.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const one = (name: string, help: string, type: 'counter' | 'gauge', value: number): MetricFamily => ({ name, help, type, samples: [{ value }] });
   const byLabel = (name: string, help: string, label: string, values: Record<string, number>): MetricFamily => ({
     name,
@@ -81,7 +86,11 @@ export function captureMetrics(parts: CaptureParts, startedAt: Date): MetricsSou
   });
   return () => {
     const s = captureSnapshot(parts, startedAt);
+    const lag = { p99: loop.percentile(99) / 1e9, max: loop.max / 1e9 };
+    loop.reset();
     return [
+      one('netlog_event_loop_lag_p99_seconds', 'event-loop delay, 99th percentile since the last scrape', 'gauge', lag.p99),
+      one('netlog_event_loop_lag_max_seconds', 'event-loop delay, maximum since the last scrape', 'gauge', lag.max),
       one('netlog_packets_total', 'packets read from the interface', 'counter', s.packets),
       byLabel('netlog_packets_skipped_total', 'packets the decoder did not follow, by reason', 'reason', s.skipped),
       one('netlog_pcap_received_total', 'packets libpcap reports received (ps_recv)', 'counter', s.pcap.received),
