@@ -40,9 +40,10 @@ try {
   const sender = spawn('ip', ['netns', 'exec', ns, 'tcpreplay', '-q', '--loop=100000', `--pps=${pps}`, '-i', 'va', capture], { stdio: 'ignore' });
   children.push(sender);
   const metric = (text: string, name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const kind = (text: string, k: string) => Number(new RegExp(`^netlog_process_memory_bytes\\{kind="${k}"\\} ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
   const sum = (text: string, name: string) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} ([\\d.e+-]+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
   console.log(`# Soak: ${minutes} min at ${pps} packets/s (tcpreplay --loop of ${capture}), ${new Date().toISOString()}\n`);
-  console.log('| minute | RSS MiB | loop delay p99 / max ms | packets | kernel drops | sessions written | flows open |\n|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| minute | RSS MiB | V8 heap used / total MiB | loop delay p99 / max ms | packets | kernel drops | sessions written | flows open |\n|---:|---:|---:|---:|---:|---:|---:|---:|');
   const samples: Array<{ t: number; rss: number }> = [];
   const t0 = Date.now();
   while (Date.now() - t0 < minutes * 60_000) {
@@ -52,7 +53,7 @@ try {
     const t = (Date.now() - t0) / 60_000;
     samples.push({ t, rss });
     console.log(
-      `| ${t.toFixed(1)} | ${rss.toFixed(0)} | ${(metric(m, 'netlog_event_loop_lag_p99_seconds') * 1000).toFixed(1)} / ${(metric(m, 'netlog_event_loop_lag_max_seconds') * 1000).toFixed(1)} | ${metric(m, 'netlog_packets_total')} | ${sum(m, 'netlog_pcap_dropped_total')} | ${metric(m, 'netlog_sessions_written_total')} | ${metric(m, 'netlog_flows_open')} |`,
+      `| ${t.toFixed(1)} | ${rss.toFixed(0)} | ${(kind(m, 'heap_used') / 2 ** 20).toFixed(0)} / ${(kind(m, 'heap_total') / 2 ** 20).toFixed(0)} | ${(metric(m, 'netlog_event_loop_lag_p99_seconds') * 1000).toFixed(1)} / ${(metric(m, 'netlog_event_loop_lag_max_seconds') * 1000).toFixed(1)} | ${metric(m, 'netlog_packets_total')} | ${sum(m, 'netlog_pcap_dropped_total')} | ${metric(m, 'netlog_sessions_written_total')} | ${metric(m, 'netlog_flows_open')} |`,
     );
   }
   const warm = samples.filter((s) => s.t >= 2);

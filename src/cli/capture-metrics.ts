@@ -88,7 +88,20 @@ export function captureMetrics(parts: CaptureParts, startedAt: Date): MetricsSou
     const s = captureSnapshot(parts, startedAt);
     const lag = { p99: loop.percentile(99) / 1e9, max: loop.max / 1e9 };
     loop.reset();
+    const mem = process.memoryUsage();
     return [
+      {
+        name: 'netlog_process_memory_bytes',
+        help: 'memory by kind: rss; heap_used and heap_total (V8); external and array_buffers (Buffers, typed arrays); the rest of rss is native (DuckDB, libpcap)',
+        type: 'gauge',
+        samples: [
+          { labels: { kind: 'rss' }, value: mem.rss },
+          { labels: { kind: 'heap_used' }, value: mem.heapUsed },
+          { labels: { kind: 'heap_total' }, value: mem.heapTotal },
+          { labels: { kind: 'external' }, value: mem.external },
+          { labels: { kind: 'array_buffers' }, value: mem.arrayBuffers },
+        ],
+      },
       one('netlog_event_loop_lag_p99_seconds', 'event-loop delay, 99th percentile since the last scrape', 'gauge', lag.p99),
       one('netlog_event_loop_lag_max_seconds', 'event-loop delay, maximum since the last scrape', 'gauge', lag.max),
       one('netlog_packets_total', 'packets read from the interface', 'counter', s.packets),
