@@ -18,12 +18,17 @@ def family(host):
     return socket.AF_INET6 if ':' in host else socket.AF_INET
 
 
+def listener(addr, port, backlog):
+    s = socket.socket(family(addr), socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(backlog)
+    return s
+
+
 def serve(addrs):
     def tcp_echo(addr):
-        s = socket.socket(family(addr), socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((addr, 7000))
-        s.listen(1024)
+        s = listener(addr, 7000, 1024)
         while True:
             c, _ = s.accept()
             try:
@@ -33,10 +38,7 @@ def serve(addrs):
                 c.close()  # the server closes first: TIME_WAIT stays here, the client port is free
 
     def sink(addr):
-        s = socket.socket(family(addr), socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((addr, 7001))
-        s.listen(16)
+        s = listener(addr, 7001, 16)
         while True:
             c, _ = s.accept()
             threading.Thread(target=drain, args=(c,), daemon=True).start()

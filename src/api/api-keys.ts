@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { NetlogError } from '../errors.js';
@@ -75,13 +76,7 @@ export async function loadApiKeys(file: string): Promise<ApiKeys> {
  */
 export async function createApiKey(file: string, orgId: string, name?: string): Promise<string> {
   if (!orgId) throw new NetlogError('ERR_CONFIG_INVALID', '--org must name an org');
-  let entries: ApiKeyEntry[] = [];
-  try {
-    await readFile(file);
-    entries = await readKeyFile(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+  const entries = existsSync(file) ? await readKeyFile(file) : [];
   const key = KEY_PREFIX + randomBytes(32).toString('base64url');
   entries.push({ orgId, ...(name ? { name } : {}), sha256: hashKey(key) });
   await writeFile(file, JSON.stringify({ keys: entries }, null, 2) + '\n', { mode: 0o600 });

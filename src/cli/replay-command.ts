@@ -56,6 +56,7 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     throw new NetlogError('ERR_CONFIG_INVALID', '--prune needs --db and --retention-days N (N >= 1)');
   }
   const sink = clickhouseSink(opts);
+  const drainTimeoutMs = number('clickhouse-drain-timeout', opts.clickhouseDrainTimeout ?? '60') * 1000;
   if (sink && !opts.db) throw new NetlogError('ERR_CONFIG_INVALID', '--clickhouse-url needs --db: sessions reach ClickHouse through the store\'s outbox');
   const writer = new SessionWriter(process.stdout, opts.format as SessionFormat);
   // With --db the sessions go to the store; stdout gets them only if --format was given too.
@@ -94,7 +95,7 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     },
   }).finally(() => watcher?.stop());
   const { reports, tracker, decoder } = result;
-  let failedShip = false;
+  let failed = false;
   if (store && opts.prune && retentionDays !== undefined) {
     const pruned = await store.prune(retentionDays);
     process.stderr.write(`netlog: pruned ${pruned.tableSessions + pruned.partSessions} sessions older than ${retentionDays} days\n`);
@@ -104,12 +105,11 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     // The replay's sessions go to ClickHouse before exit; what cannot go in time waits in the
     // outbox for the next run or `netlog clickhouse ship`.
     await store.flush();
-    const left = await shipper.stop(number('clickhouse-drain-timeout', opts.clickhouseDrainTimeout ?? '60') * 1000);
+    const left = await shipper.stop(drainTimeoutMs);
     shipNote = `; ${shipper.shipped} shipped to ClickHouse${left ? `, ${left} wait in the outbox (${shipper.lastError})` : ''}`;
-    if (left) failedShip = true;
+    if (left) failed = true;
   }
   if (store) await store.close();
-  let failed = failedShip;
   for (const r of reports) {
     for (const w of r.warnings) process.stderr.write(`netlog: warning ${w.code}: ${w.message}\n`);
     if (r.error) {
