@@ -48,7 +48,7 @@ const start = process.hrtime.bigint();
 let t = 1.7e9;
 if (kind === 'netlog') {
   // Allocated at full size, so the figure is the table's, not garbage left by doubling.
-  const tracker = new FlowTracker({ maxFlows: N, initialFlows: N, onSession: () => {} });
+  const tracker = new FlowTracker({ maxFlows: N, initialFlows: N, onSessions: () => {} });
   for (let i = 0; i < N; i++) {
     setFlow(i, TCP_SYN);
     tracker.packet(info, t, 0);

@@ -34,13 +34,14 @@ const report = () => {
 if (kind === 'netlog' || kind === 'netlog-decode') {
   // netlog-decode stops at the decoder, as the pcap and cap consumers do.
   const source = new LiveSource(iface, { bufferBytes: 64 * 1024 * 1024, snaplen: 256 });
-  const tracker = kind === 'netlog' ? new FlowTracker({ onSession: () => {} }) : null;
+  const tracker = kind === 'netlog' ? new FlowTracker({ onSessions: () => {} }) : null;
   process.once('SIGTERM', () => source.stop());
   process.stdout.write('ready\n');
   for await (const batch of source.batches()) {
     for (let i = 0; i < batch.count; i++) {
       if (decoder.decodeAt(batch, i) === Skip.NONE && tracker) tracker.packet(decoder.info, batch.tsSec[i]!, batch.tsNsec[i]!);
     }
+    tracker?.deliver();
     seen();
   }
   packets = source.stats.packets;

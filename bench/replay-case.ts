@@ -16,7 +16,7 @@ const identifier = orgMap ? new IdentityRegistry(new IdentityMap(await loadOrgMa
 const out = createWriteStream('/dev/null');
 const writer = new SessionWriter(out, 'jsonl');
 const start = process.hrtime.bigint();
-const { reports } = await replay([file], { identifier, onSession: writer.write, afterBatch: writer.drain });
+const { reports } = await replay([file], { identifier, onSessions: writer.write, afterBatch: writer.drain });
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 const packets = reports[0]!.packets;
 out.end();

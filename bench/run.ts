@@ -97,10 +97,10 @@ console.log(`slower by ${((withMap.seconds / replayRow.seconds - 1) * 100).toFix
 
 console.log('\n## Appending the sessions of that capture to DuckDB (one transaction, fresh file)\n');
 console.log('| method | sessions | seconds | sessions/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
-for (const mode of ['vectors', 'row', 'chunk', 'csv']) {
+for (const mode of ['staged', 'row', 'chunk', 'csv']) {
   const a = runCase('store-append.js', [mode, capture], [], Math.min(RUNS, 3)) as CaseResult & { mode: string };
   const label = {
-    vectors: 'data chunks filled from typed arrays (the store)',
+    staged: 'session batches to a temp table, text made by SQL (the store)',
     row: 'appender row API',
     chunk: 'data chunks via setColumns',
     csv: 'CSV text + read_csv INSERT',

@@ -1,9 +1,12 @@
 /**
- * Appending sessions to DuckDB: the appender's row API (one call per value) against column-wise
- * data chunks (2,048 rows, DuckDB's vector size, one setColumns call each), on the sessions
- * of the synthetic capture, each way into a fresh file inside one transaction.
- * A third way, text through DuckDB's CSV reader (a RAM file, one INSERT), is measured too.
- *   node dist/bench/store-append.js row|chunk|csv CAPTURE
+ * Appending sessions to DuckDB, each way into a fresh file inside one transaction, on the
+ * sessions of the synthetic capture:
+ * - staged (the store's way): the flow table's SessionBatches copied column by column into a
+ *   temporary table, then one INSERT ... SELECT that makes the text columns inside DuckDB;
+ * - row: the appender's row API, one call per value, from records;
+ * - chunk: data chunks of 2,048 rows from records through setColumns;
+ * - csv: records as text through DuckDB's CSV reader (a RAM file, one INSERT).
+ *   node dist/bench/store-append.js staged|row|chunk|csv CAPTURE
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import {
@@ -19,9 +22,10 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
+import { SessionBatch } from '../src/flow/session-batch.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
 import { replay } from '../src/replay/replay.js';
-import { CREATE_SESSIONS_TABLE as CREATE_CHUNKED_TABLE, SessionChunkWriter } from '../src/store/session-chunk.js';
+import { CREATE_SESSIONS_TABLE as CREATE_STORE_TABLE, CREATE_STAGING_TABLE, StagedRowsWriter, moveStagedRows } from '../src/store/session-chunk.js';
 
 /** Row-API columns: the store's first way of appending, kept here for the comparison. */
 interface SessionColumn {
@@ -113,27 +117,36 @@ function insertFromCsv(file: string): string {
   );
 }
 
-const [mode, capture] = process.argv.slice(2) as ['row' | 'chunk' | 'csv' | 'vectors', string];
+const [mode, capture] = process.argv.slice(2) as ['row' | 'chunk' | 'csv' | 'staged', string];
 const records: SessionRecord[] = [];
-await replay([capture], { onSession: (r) => records.push(r) });
+const batches: SessionBatch[] = [];
+await replay([capture], {
+  onSessions: (b) => {
+    if (mode !== 'staged') return records.push(...b.records());
+    const copy = new SessionBatch(b.length);
+    copy.pushRows(b, 0, b.length);
+    batches.push(copy);
+  },
+});
+const sessions = mode === 'staged' ? batches.reduce((n, b) => n + b.length, 0) : records.length;
 
 const path = `/tmp/netlog-bench-append-${process.pid}.duckdb`;
 rmSync(path, { force: true });
 const instance = await DuckDBInstance.create(path);
 const c = await instance.connect();
-await c.run(mode === 'vectors' ? CREATE_CHUNKED_TABLE : CREATE_SESSIONS_TABLE);
+await c.run(mode === 'staged' ? CREATE_STORE_TABLE : CREATE_SESSIONS_TABLE);
+await c.run(CREATE_STAGING_TABLE);
 const start = process.hrtime.bigint();
 await c.run('BEGIN TRANSACTION');
-const appender = await c.createAppender('sessions');
+const appender = await c.createAppender(mode === 'staged' ? 'session_rows' : 'sessions');
 if (mode === 'row') {
   for (const r of records) {
     for (const col of SESSION_COLUMNS) col.append(appender, r);
     appender.endRow();
   }
-} else if (mode === 'vectors') {
-  const writer = new SessionChunkWriter(appender);
-  writer.append(records);
-  writer.finish();
+} else if (mode === 'staged') {
+  const writer = new StagedRowsWriter(appender);
+  for (const b of batches) writer.append(b);
 } else if (mode === 'csv') {
   // Text in a RAM file, read by DuckDB's own CSV reader in one INSERT.
   const file = `/dev/shm/netlog-bench-${process.pid}.csv`;
@@ -150,6 +163,7 @@ if (mode === 'row') {
   }
 }
 appender.closeSync();
+if (mode === 'staged') for (const statement of moveStagedRows('sessions')) await c.run(statement);
 await c.run('COMMIT');
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 const n = (await c.runAndReadAll('SELECT count(*) FROM sessions')).getRows()[0]![0];
@@ -158,5 +172,5 @@ instance.closeSync();
 rmSync(path, { force: true });
 rmSync(`${path}.wal`, { force: true });
 process.stdout.write(
-  JSON.stringify({ mode, sessions: Number(n), seconds, sessionsPerSecond: records.length / seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n',
+  JSON.stringify({ mode, sessions: Number(n), seconds, sessionsPerSecond: sessions / seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n',
 );

@@ -42,7 +42,7 @@ export async function buildApiStore(): Promise<ApiStore> {
     maps.push(map);
     const identifier = new IdentityRegistry(new IdentityMap(map, scope));
     const sink = byOrg[map.orgId as keyof ApiStore['byOrg']];
-    await replay(files.map((f) => join(FIXTURES, f)), { identifier, onSession: (r) => (sink.push(r), store.append(r)) });
+    await replay(files.map((f) => join(FIXTURES, f)), { identifier, onSessions: (b) => (sink.push(...b.records()), store.appendBatch(b)) });
   }
   await store.close();
   const key = { org_fixture: await createApiKey(keyFile, 'org_fixture', 'tests'), org_veth: await createApiKey(keyFile, 'org_veth') };

@@ -44,7 +44,7 @@ async function chRows(sql: string): Promise<Array<Record<string, unknown>>> {
 async function replayInto(store: SessionStore, mapFile: string, files: string[]): Promise<SessionRecord[]> {
   const out: SessionRecord[] = [];
   const identifier = new IdentityRegistry(new IdentityMap(await loadOrgMap(join(FIXTURES, 'org-maps', mapFile)), 'all'));
-  await replay(files.map((f) => join(FIXTURES, f)), { identifier, onSession: (r) => (out.push(r), store.append(r)) });
+  await replay(files.map((f) => join(FIXTURES, f)), { identifier, onSessions: (b) => (out.push(...b.records()), store.appendBatch(b)) });
   await store.flush();
   return out;
 }

@@ -15,10 +15,11 @@ const tmp = mkdtempSync(join(tmpdir(), 'netlog-store-'));
 async function replayInto(db: string, capture: string, flushRows = 5): Promise<SessionRecord[]> {
   const store = await SessionStore.open(db, { flushRows });
   const records: SessionRecord[] = [];
+  // The flow table's own path: batches, copied into the store column by column.
   await replay([join(FIXTURES, capture)], {
-    onSession: (r) => {
-      records.push(r);
-      store.append(r);
+    onSessions: (b) => {
+      records.push(...b.records());
+      store.appendBatch(b);
     },
   });
   await store.close();

@@ -76,7 +76,7 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
       log('info', 'sessions committed', { sessions: n, total });
     },
   });
-  const tracker = new FlowTracker({ maxFlows, timeouts, identifier: setup.registry, onSession: store.append });
+  const tracker = new FlowTracker({ maxFlows, timeouts, identifier: setup.registry, onSessions: store.appendBatch });
   const decoder = new Decoder();
   shipper = await startShipping(store, sink, { log });
   if (sink) log('info', 'shipping sessions to ClickHouse', { target: sink.target, waiting: await shipper!.pending() });
@@ -123,7 +123,10 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
   void maintain();
   const daily = setInterval(() => void maintain(), 86_400_000);
   let lastDrops = 0;
-  const clock = setInterval(() => tracker.expire(Date.now() * 1000), 1000);
+  const clock = setInterval(() => {
+    tracker.expire(Date.now() * 1000);
+    tracker.deliver();
+  }, 1000);
   // Every 5 s: drop counters logged when they grow, and the status file `netlog status` reads.
   const statusFile = statusFileOf(opts.db);
   const report = () => {
@@ -151,6 +154,7 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
       for (let i = 0; i < batch.count; i++) {
         if (decoder.decodeAt(batch, i) === Skip.NONE) tracker.packet(decoder.info, batch.tsSec[i]!, batch.tsNsec[i]!);
       }
+      tracker.deliver();
     }
   } finally {
     clearInterval(clock);

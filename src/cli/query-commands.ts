@@ -15,7 +15,7 @@ export async function queryCommand(opts: FilterOptions & { format: string }): Pr
   const filter = parseSessionFilter(opts);
   const { sessions, total } = await querySessions(opts.db, filter);
   const writer = new SessionWriter(process.stdout, opts.format as SessionFormat);
-  for (const s of sessions) writer.write(s);
+  writer.writeRecords(sessions);
   await writer.drain();
   process.stderr.write(`netlog: ${sessions.length} of ${total} sessions (offset ${filter.offset})\n`);
 }

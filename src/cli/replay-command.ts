@@ -84,9 +84,9 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     identifier: identity,
     maxFlows,
     timeouts,
-    onSession: (r) => {
-      store?.append(r);
-      if (toStdout) writer.write(r);
+    onSessions: (batch) => {
+      store?.appendBatch(batch);
+      if (toStdout) writer.write(batch);
     },
     // Backpressure: stdout's buffer and the store's commits both pace the reading.
     afterBatch: async () => {

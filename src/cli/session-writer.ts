@@ -1,44 +1,52 @@
 import type { Writable } from 'node:stream';
+import type { SessionBatch } from '../flow/session-batch.js';
 import type { SessionRecord } from '../flow/session-record.js';
-import {
-  sessionCsvHeader,
-  sessionCsvRow,
-  sessionJsonLine,
-  sessionTableHeader,
-  sessionTableRow,
-} from '../format/session-text.js';
+import { JsonLineEncoder } from '../format/session-json.js';
+import { sessionCsvHeader, sessionCsvRow, sessionJsonLine, sessionTableHeader, sessionTableRow } from '../format/session-text.js';
 
 export type SessionFormat = 'jsonl' | 'csv' | 'table';
 export const SESSION_FORMATS: readonly SessionFormat[] = ['jsonl', 'csv', 'table'];
 
 /**
- * Writes session records as text to a stream. Records arrive synchronously from the flow
- * table; they are gathered into one string and written per batch by `drain`, which waits when
- * the stream pushes back, so a slow reader of stdout bounds memory.
+ * Writes sessions as text to a stream. Batches arrive synchronously from the flow table; their
+ * text is gathered (JSON lines as bytes, straight from the batch's columns) and written by
+ * `drain`, which waits when the stream pushes back, so a slow reader of stdout bounds memory.
  */
 export class SessionWriter {
-  private pending = '';
-  count = 0;
+  private text = '';
+  private readonly json: JsonLineEncoder | null;
   private readonly row: (r: SessionRecord) => string;
+  count = 0;
 
   constructor(
     private readonly out: Writable,
     format: SessionFormat,
   ) {
+    this.json = format === 'jsonl' ? new JsonLineEncoder() : null;
     this.row = format === 'csv' ? sessionCsvRow : format === 'table' ? sessionTableRow : sessionJsonLine;
-    if (format === 'csv') this.pending = sessionCsvHeader();
-    if (format === 'table') this.pending = sessionTableHeader();
+    if (format === 'csv') this.text = sessionCsvHeader();
+    if (format === 'table') this.text = sessionTableHeader();
   }
 
-  write = (r: SessionRecord): void => {
-    this.pending += this.row(r);
-    this.count++;
+  write = (b: SessionBatch): void => {
+    this.count += b.length;
+    if (this.json) this.json.encode(b);
+    else for (let i = 0; i < b.length; i++) this.text += this.row(b.record(i));
   };
 
+  /** Sessions that are records already (read back from the store). */
+  writeRecords(records: readonly SessionRecord[]): void {
+    this.count += records.length;
+    for (const r of records) this.text += this.row(r);
+  }
+
   drain = async (): Promise<void> => {
-    if (this.pending.length === 0) return;
-    const chunk = this.pending;
-    this.pending = '';
-    if (!this.out.write(chunk)) await new Promise<void>((resolve) => this.out.once('drain', resolve));
+    let more = true;
+    if (this.text.length > 0) {
+      more = this.out.write(this.text);
+      this.text = '';
+    }
+    if (this.json && this.json.size > 0) more = this.out.write(this.json.take());
+    if (!more) await new Promise<void>((resolve) => this.out.once('drain', resolve));
   };
 }

@@ -1,10 +1,12 @@
-import { formatEndpoint, formatIpv4, formatIpv6 } from '../decode/address.js';
+import { formatEndpoint, formatIpv6 } from '../decode/address.js';
 import { Fragment, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from '../decode/packet-info.js';
 import { NetlogError } from '../errors.js';
-import { Endpoint, History, historyLetter, tcpConnState, udpConnState } from './conn-state.js';
+import { Endpoint, History, tcpConnState, udpConnState } from './conn-state.js';
 import { FlowSlots, KEY_WORDS, NIL, resized } from './flow-slots.js';
 import type { FlowIdentifier, IdentityRefs } from './flow-identifier.js';
-import type { EndReason, SessionRecord } from './session-record.js';
+import { HistoryText } from './history-text.js';
+import { BATCH_ROWS, SessionBatch, STILL_OPEN } from './session-batch.js';
+import { CONN_STATES, END_REASONS, type ConnState, type EndReason, type SessionRecord } from './session-record.js';
 
 export interface FlowTimeouts {
   /** Idle timeout of an established TCP connection, seconds (default 2 h). */
@@ -27,8 +29,14 @@ export interface FlowTrackerOptions {
   /** Slots allocated up front (they double on demand up to maxFlows). */
   initialFlows?: number;
   timeouts?: Partial<FlowTimeouts>;
-  /** Receives each finished session, in the order sessions end. */
-  onSession: (record: SessionRecord) => void;
+  /**
+   * Receives finished sessions, in the order they end, a batch at a time: when the batch is
+   * full, and at `deliver()` (call it after each run of packets, so sessions are not held back).
+   * The batch is reused after the call: copy what you keep.
+   */
+  onSessions?: (batch: SessionBatch) => void;
+  /** Receives each finished session as a record, at once (simpler and slower than onSessions). */
+  onSession?: (record: SessionRecord) => void;
   /** Fills orgId, siteId, clientId, userId, siteResourceId, and decides scope, once per flow. */
   identifier?: FlowIdentifier;
 }
@@ -66,7 +74,10 @@ export class FlowTracker {
   /** How often (packet time) idle flows are swept: every second, or the shortest timeout. */
   private readonly sweepIntervalUs: number;
   private readonly slots: FlowSlots;
-  private readonly onSession: (record: SessionRecord) => void;
+  private readonly onSessions: (batch: SessionBatch) => void;
+  /** Ended sessions not yet handed on. */
+  private readonly batch: SessionBatch;
+  private readonly historyText = new HistoryText();
   private readonly probe = new Uint32Array(KEY_WORDS);
   /** Packet time of the next expiry sweep, µs. */
   private nextSweepUs = 0;
@@ -118,7 +129,16 @@ export class FlowTracker {
     const t = this.timeouts;
     this.timeoutUs = Float64Array.from([t.udpS, t.tcpEstablishedS, t.tcpTransientS, t.lingerS], (s) => s * 1e6);
     this.sweepIntervalUs = Math.min(1e6, ...this.timeoutUs);
-    this.onSession = options.onSession;
+    const onSession = options.onSession;
+    if (options.onSessions) {
+      this.onSessions = options.onSessions;
+      this.batch = new SessionBatch(BATCH_ROWS);
+    } else if (onSession) {
+      this.onSessions = (b) => onSession(b.record(0));
+      this.batch = new SessionBatch(1);
+    } else {
+      throw new NetlogError('ERR_CONFIG_INVALID', 'FlowTracker needs onSessions or onSession');
+    }
     this.identifier = options.identifier;
     this.slots = new FlowSlots(maxFlows, LISTS, (cap) => this.grow(cap), options.initialFlows);
   }
@@ -395,7 +415,7 @@ export class FlowTracker {
     this.end(victim, this.endReason(victim, 'evicted'));
   }
 
-  /** Ends every open flow, oldest activity first: at end of capture or at shutdown. */
+  /** Ends every open flow, oldest activity first, and delivers: at end of capture or at shutdown. */
   flush(reason: 'capture-end' | 'shutdown'): void {
     for (;;) {
       let oldest = NIL;
@@ -403,20 +423,32 @@ export class FlowTracker {
         const t = this.slots.listTail[list]!;
         if (t !== NIL && (oldest === NIL || this.lastUs[t]! < this.lastUs[oldest]!)) oldest = t;
       }
-      if (oldest === NIL) return;
+      if (oldest === NIL) break;
       this.end(oldest, this.endReason(oldest, reason));
     }
+    this.deliver();
   }
 
   /** Sessions open now, as records with `duration: null` (for live views). */
   openSessions(): SessionRecord[] {
     const out: SessionRecord[] = [];
+    const one = new SessionBatch(1);
     for (let list = 0; list < LISTS; list++) {
       for (let s = this.slots.listHead[list]!; s !== NIL; s = this.slots.listNext[s]!) {
-        if (this.idGeneration[s] !== -1) out.push(this.record(s, null));
+        if (this.idGeneration[s] === -1) continue;
+        one.clear();
+        this.writeRow(s, STILL_OPEN, one);
+        out.push(one.record(0));
       }
     }
     return out;
+  }
+
+  /** Hands on the sessions ended since the last delivery, if any. */
+  deliver(): void {
+    if (this.batch.length === 0) return;
+    this.onSessions(this.batch);
+    this.batch.clear();
   }
 
   /**
@@ -428,70 +460,84 @@ export class FlowTracker {
     return f & F_ENDED_RST ? 'rst' : f & F_ENDED_FIN ? 'fin' : cause;
   }
 
-  /** The one place a flow ends: its record is emitted (or, out of scope, counted) and its slot freed. */
+  /** The one place a flow ends: its row is written (or, out of scope, counted) and its slot freed. */
   private end(s: number, reason: EndReason): void {
     this.ended[reason]++;
-    if (this.idGeneration[s] === -1) {
+    if (this.idGeneration[s] !== -1) {
+      this.writeRow(s, END_REASON_CODE[reason], this.batch);
+      if (this.batch.full) this.deliver();
+    } else {
       this.outOfScope++;
-      this.slots.release(s);
-      return;
     }
-    const record = this.record(s, reason);
     this.slots.release(s);
-    this.onSession(record);
   }
 
-  private record(s: number, reason: EndReason | null): SessionRecord {
+  /**
+   * Flow `s` as the next row of `batch`; `reason` is an END_REASONS index, or STILL_OPEN.
+   * Numbers only, except the history (shared strings) and an IPv6 endpoint's text.
+   */
+  private writeRow(s: number, reason: number, batch: SessionBatch): void {
+    const i = batch.length++;
     const k = this.slots.key;
     const b = s * KEY_WORDS;
     const f = this.flags[s]!;
-    const v6 = k[b + 9]! >>> 8 === 6;
-    const lo = v6 ? formatIpv6(k[b]!, k[b + 1]!, k[b + 2]!, k[b + 3]!) : formatIpv4(k[b]!);
-    const hi = v6 ? formatIpv6(k[b + 4]!, k[b + 5]!, k[b + 6]!, k[b + 7]!) : formatIpv4(k[b + 4]!);
-    const loPort = k[b + 8]! >>> 16;
-    const hiPort = k[b + 8]! & 0xffff;
-    const origIsHi = (f & F_ORIG_IS_HI) !== 0;
-    const o = 2 * s;
-    let history = '';
-    for (let i = 0; i < this.historyLength[s]!; i++) {
-      const code = this.history[s * HISTORY_MAX + i]!;
-      history += historyLetter(code >> 1, (code & 1) === 0);
+    // The key holds the lower endpoint first; the record wants the originator first.
+    const o = f & F_ORIG_IS_HI ? b + 4 : b;
+    const r = f & F_ORIG_IS_HI ? b : b + 4;
+    const ports = k[b + 8]!;
+    batch.sourcePort[i] = f & F_ORIG_IS_HI ? ports & 0xffff : ports >>> 16;
+    batch.destPort[i] = f & F_ORIG_IS_HI ? ports >>> 16 : ports & 0xffff;
+    if (k[b + 9]! >>> 8 === 6) {
+      batch.sourceIp4[i] = 0;
+      batch.destIp4[i] = 0;
+      batch.sourceText[i] = formatEndpoint(formatIpv6(k[o]!, k[o + 1]!, k[o + 2]!, k[o + 3]!), batch.sourcePort[i]!);
+      batch.destText[i] = formatEndpoint(formatIpv6(k[r]!, k[r + 1]!, k[r + 2]!, k[r + 3]!), batch.destPort[i]!);
+    } else {
+      batch.sourceIp4[i] = k[o]!;
+      batch.destIp4[i] = k[r]!;
     }
+    const d = 2 * s;
     const tcp = (f & F_TCP) !== 0;
-    const startedAt = this.firstUs[s]! / 1e6;
-    const endedAt = reason === null ? null : this.lastUs[s]! / 1e6;
+    const history = this.historyText.of(this.history, s * HISTORY_MAX, this.historyLength[s]!);
+    const firstUs = this.firstUs[s]!;
+    const open = reason === STILL_OPEN;
+    batch.timestamp[i] = Math.floor(firstUs / 1e6);
+    batch.protocol[i] = tcp ? 0 : 1;
+    batch.startUs[i] = firstUs;
+    batch.endUs[i] = open ? NaN : this.lastUs[s]!;
+    batch.durationUs[i] = open ? NaN : Math.round(this.lastUs[s]! - firstUs);
+    batch.bytesTx[i] = this.bytes[d]!;
+    batch.bytesRx[i] = this.bytes[d + 1]!;
+    batch.packetsTx[i] = this.packets[d]!;
+    batch.packetsRx[i] = this.packets[d + 1]!;
+    batch.missedBytesTx[i] = this.missed[d]!;
+    batch.missedBytesRx[i] = this.missed[d + 1]!;
+    batch.state[i] = CONN_STATE_CODE[
+      tcp
+        ? tcpConnState(this.endpoint[d]!, this.endpoint[d + 1]!, this.bytes[d]!, this.bytes[d + 1]!, history)
+        : udpConnState(this.packets[d]!, this.packets[d + 1]!)
+    ];
+    batch.history[i] = history;
+    batch.endReason[i] = reason;
+    sessionId(firstUs, k, b, batch, i);
     const generation = this.idGeneration[s]!;
-    const who = generation >= 0 ? this.identifier!.describe(generation, this.idClient[s]!, this.idResource[s]!) : null;
-    const sourceAddr = origIsHi ? formatEndpoint(hi, hiPort) : formatEndpoint(lo, loPort);
-    const destAddr = origIsHi ? formatEndpoint(lo, loPort) : formatEndpoint(hi, hiPort);
-    return {
-      timestamp: Math.floor(startedAt),
-      protocol: tcp ? 'tcp' : 'udp',
-      siteResourceId: who?.siteResourceId ?? null,
-      clientId: who?.clientId ?? null,
-      userId: who?.userId ?? null,
-      sourceAddr,
-      destAddr,
-      duration: endedAt === null ? null : Math.round((this.lastUs[s]! - this.firstUs[s]!)) / 1e6,
-      bytesTx: this.bytes[o]!,
-      bytesRx: this.bytes[o + 1]!,
-      startedAt,
-      endedAt,
-      packetsTx: this.packets[o]!,
-      packetsRx: this.packets[o + 1]!,
-      missedBytesTx: this.missed[o]!,
-      missedBytesRx: this.missed[o + 1]!,
-      state: tcp
-        ? tcpConnState(this.endpoint[o]!, this.endpoint[o + 1]!, this.bytes[o]!, this.bytes[o + 1]!, history)
-        : udpConnState(this.packets[o]!, this.packets[o + 1]!),
-      history,
-      endReason: reason,
-      sessionId: sessionId(this.firstUs[s]!, k, b),
-      orgId: who?.orgId ?? null,
-      siteId: who?.siteId ?? null,
-    };
+    if (generation >= 0) {
+      const who = this.identifier!.describe(generation, this.idClient[s]!, this.idResource[s]!);
+      batch.orgId[i] = who.orgId;
+      batch.siteId[i] = who.siteId ?? NaN;
+      batch.clientId[i] = who.clientId ?? NaN;
+      batch.userId[i] = who.userId;
+      batch.siteResourceId[i] = who.siteResourceId ?? NaN;
+    } else {
+      batch.siteId[i] = NaN;
+      batch.clientId[i] = NaN;
+      batch.siteResourceId[i] = NaN;
+    }
   }
 }
+
+const CONN_STATE_CODE = Object.fromEntries(CONN_STATES.map((c, i) => [c, i])) as Record<ConnState, number>;
+const END_REASON_CODE = Object.fromEntries(END_REASONS.map((c, i) => [c, i])) as Record<EndReason, number>;
 
 /** Both sides of a connection in data transfer (seen from the handshake or mid-stream). */
 function isEstablished(state: number): boolean {
@@ -526,11 +572,12 @@ function looksLikeService(srcPort: number, dstPort: number): boolean {
 
 /**
  * Two independent 32-bit mixes (murmur3 finalizer) of the start time and the flow key (which
- * holds protocol, addresses and ports), as 16 hex digits: the same input always gives the
+ * holds protocol, addresses and ports), written as two words (16 hex digits when shown as
+ * text, high word first): the same input always gives the
  * same id, and two sessions share one only if they start in the same microsecond on the same
  * 5-tuple, which a new SYN on a 4-tuple cannot (time moves on).
  */
-function sessionId(firstUs: number, key: Uint32Array, b: number): string {
+function sessionId(firstUs: number, key: Uint32Array, b: number, batch: SessionBatch, row: number): void {
   const tHi = Math.floor(firstUs / 4294967296);
   const tLo = firstUs >>> 0;
   let h1 = mix(0x9747b28c ^ tLo, tHi);
@@ -539,13 +586,8 @@ function sessionId(firstUs: number, key: Uint32Array, b: number): string {
     h1 = mix(h1, key[b + i]!);
     h2 = mix(h2 ^ 0x27d4eb2f, key[b + KEY_WORDS - 1 - i]!);
   }
-  return hex32(fmix(h1)) + hex32(fmix(h2));
-}
-
-const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-function hex32(h: number): string {
-  return HEX_BYTE[(h >>> 24) & 0xff]! + HEX_BYTE[(h >>> 16) & 0xff]! + HEX_BYTE[(h >>> 8) & 0xff]! + HEX_BYTE[h & 0xff]!;
+  batch.sessionIdHi[row] = fmix(h1) >>> 0;
+  batch.sessionIdLo[row] = fmix(h2) >>> 0;
 }
 
 function mix(h: number, k: number): number {

@@ -1,8 +1,11 @@
-/** What ended a session; one record per session whatever ended it. */
-export type EndReason = 'fin' | 'rst' | 'idle' | 'evicted' | 'shutdown' | 'capture-end';
-
+export const PROTOCOLS = ['tcp', 'udp'] as const;
 /** Zeek conn_state codes (base/protocols/conn/main.zeek). */
-export type ConnState = 'S0' | 'S1' | 'SF' | 'REJ' | 'S2' | 'S3' | 'RSTO' | 'RSTR' | 'RSTOS0' | 'RSTRH' | 'SH' | 'SHR' | 'OTH';
+export const CONN_STATES = ['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'] as const;
+/** What ended a session; one record per session whatever ended it. */
+export const END_REASONS = ['fin', 'rst', 'idle', 'evicted', 'shutdown', 'capture-end'] as const;
+
+export type EndReason = (typeof END_REASONS)[number];
+export type ConnState = (typeof CONN_STATES)[number];
 
 /**
  * One TCP connection or UDP exchange: Pangolin's Network Logs fields (the first ten, in the
@@ -12,7 +15,7 @@ export type ConnState = 'S0' | 'S1' | 'SF' | 'REJ' | 'S2' | 'S3' | 'RSTO' | 'RST
 export interface SessionRecord {
   /** Integer unix seconds of the session's first packet (Pangolin's field). */
   timestamp: number;
-  protocol: 'tcp' | 'udp';
+  protocol: (typeof PROTOCOLS)[number];
   siteResourceId: number | null;
   clientId: number | null;
   userId: string | null;

@@ -26,7 +26,10 @@ export async function replay(files: string[], options: ReplayOptions): Promise<R
     reports.push(
       await readCapture(file, (info, batch, i) => tracker.packet(info, batch.tsSec[i]!, batch.tsNsec[i]!), {
         decoder,
-        afterBatch: options.afterBatch,
+        afterBatch: () => {
+          tracker.deliver();
+          return options.afterBatch?.();
+        },
       }),
     );
   }

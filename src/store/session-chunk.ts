@@ -1,77 +1,139 @@
 import duckdb from '@duckdb/node-bindings';
-import { BIGINT, DOUBLE, DuckDBDataChunk, INTEGER, TIMESTAMP, VARCHAR, ENUM, type DuckDBAppender, type DuckDBType } from '@duckdb/node-api';
-import type { SessionRecord } from '../flow/session-record.js';
+import { DOUBLE, DuckDBDataChunk, ENUM, UINTEGER, USMALLINT, VARCHAR, type DuckDBAppender, type DuckDBType } from '@duckdb/node-api';
+import { BATCH_ROWS, STILL_OPEN, type SessionBatch } from '../flow/session-batch.js';
+import { CONN_STATES, END_REASONS, PROTOCOLS } from '../flow/session-record.js';
 
-/** DuckDB's vector size: a data chunk holds at most this many rows. */
-export const CHUNK_ROWS = 2048;
-
-export const PROTOCOLS = ['tcp', 'udp'] as const;
-export const CONN_STATES = ['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'] as const;
-export const END_REASONS = ['fin', 'rst', 'idle', 'evicted', 'shutdown', 'capture-end'] as const;
-
-type Kind = 'int64' | 'int32' | 'double' | 'micros' | 'text' | 'enum';
-
-interface ChunkColumn {
-  name: keyof SessionRecord;
-  kind: Kind;
-  nullable: boolean;
-  /** For enum columns: the members, in order (the stored value is the index). */
-  members?: readonly string[];
-}
-
-/**
- * The `sessions` columns as a chunk writer sees them. Numbers go into typed arrays that are
- * copied into DuckDB's vectors in one call per column per chunk; the low-cardinality codes are
- * ENUMs (one byte each); only addresses, history and ids are strings.
- */
-export const CHUNK_COLUMNS: readonly ChunkColumn[] = [
-  { name: 'timestamp', kind: 'int64', nullable: false },
-  { name: 'protocol', kind: 'enum', nullable: false, members: PROTOCOLS },
-  { name: 'siteResourceId', kind: 'int32', nullable: true },
-  { name: 'clientId', kind: 'int32', nullable: true },
-  { name: 'userId', kind: 'text', nullable: true },
-  { name: 'sourceAddr', kind: 'text', nullable: false },
-  { name: 'destAddr', kind: 'text', nullable: false },
-  { name: 'duration', kind: 'double', nullable: true },
-  { name: 'bytesTx', kind: 'int64', nullable: false },
-  { name: 'bytesRx', kind: 'int64', nullable: false },
-  { name: 'startedAt', kind: 'micros', nullable: false },
-  { name: 'endedAt', kind: 'micros', nullable: true },
-  { name: 'packetsTx', kind: 'int64', nullable: false },
-  { name: 'packetsRx', kind: 'int64', nullable: false },
-  { name: 'missedBytesTx', kind: 'int64', nullable: false },
-  { name: 'missedBytesRx', kind: 'int64', nullable: false },
-  { name: 'state', kind: 'enum', nullable: false, members: CONN_STATES },
-  { name: 'history', kind: 'text', nullable: false },
-  { name: 'endReason', kind: 'enum', nullable: true, members: END_REASONS },
-  { name: 'sessionId', kind: 'text', nullable: false },
-  { name: 'orgId', kind: 'text', nullable: true },
-  { name: 'siteId', kind: 'int32', nullable: true },
-];
-
-const SQL_OF_KIND: Record<Kind, string> = { int64: 'BIGINT', int32: 'INTEGER', double: 'DOUBLE', micros: 'TIMESTAMP', text: 'VARCHAR', enum: '' };
+const enumSql = (members: readonly string[]) => `ENUM(${members.map((m) => `'${m}'`).join(', ')})`;
 
 /**
  * The `sessions` table: one column per SessionRecord field, in the record's order (Pangolin's
  * ten first). `timestamp` stays Pangolin's integer unix seconds; startedAt/endedAt are
  * TIMESTAMP (microseconds, UTC); bytes and packets BIGINT; ids INTEGER; addresses, history
- * and ids VARCHAR; protocol, state and endReason ENUMs.
+ * and ids VARCHAR; protocol, state and endReason ENUMs (one byte each).
  */
-export const CREATE_SESSIONS_TABLE = `CREATE TABLE IF NOT EXISTS sessions (\n${CHUNK_COLUMNS.map((c) => {
-  const type = c.kind === 'enum' ? `ENUM(${c.members!.map((m) => `'${m}'`).join(', ')})` : SQL_OF_KIND[c.kind];
-  return `  "${c.name}" ${type}${c.nullable ? '' : ' NOT NULL'}`;
-}).join(',\n')}\n)`;
+export const CREATE_SESSIONS_TABLE = `CREATE TABLE IF NOT EXISTS sessions (
+  "timestamp" BIGINT NOT NULL,
+  "protocol" ${enumSql(PROTOCOLS)} NOT NULL,
+  "siteResourceId" INTEGER,
+  "clientId" INTEGER,
+  "userId" VARCHAR,
+  "sourceAddr" VARCHAR NOT NULL,
+  "destAddr" VARCHAR NOT NULL,
+  "duration" DOUBLE,
+  "bytesTx" BIGINT NOT NULL,
+  "bytesRx" BIGINT NOT NULL,
+  "startedAt" TIMESTAMP NOT NULL,
+  "endedAt" TIMESTAMP,
+  "packetsTx" BIGINT NOT NULL,
+  "packetsRx" BIGINT NOT NULL,
+  "missedBytesTx" BIGINT NOT NULL,
+  "missedBytesRx" BIGINT NOT NULL,
+  "state" ${enumSql(CONN_STATES)} NOT NULL,
+  "history" VARCHAR NOT NULL,
+  "endReason" ${enumSql(END_REASONS)},
+  "sessionId" VARCHAR NOT NULL,
+  "orgId" VARCHAR,
+  "siteId" INTEGER
+)`;
 
-function duckType(c: ChunkColumn): DuckDBType {
+type Kind = 'double' | 'u32' | 'u16' | 'enum' | 'text';
+type BatchColumn = Exclude<keyof SessionBatch, 'length' | 'capacity' | 'full' | 'record' | 'records' | 'pushRecord' | 'pushRows' | 'clear'>;
+
+interface StagedColumn {
+  name: BatchColumn;
+  kind: Kind;
+  /** Null where a double is NaN, an enum is STILL_OPEN, a text is null. */
+  nullable: boolean;
+  members?: readonly string[];
+}
+
+/**
+ * `session_rows`, a temporary table shaped like SessionBatch: a batch goes in by copying each
+ * numeric column into its DuckDB vector whole (one call per column per batch), and only the
+ * history and the rare texts (IPv6 endpoints, org map ids) cross one value at a time. SQL then
+ * makes the stored row (STORED_ROW): addresses and session ids become text inside DuckDB, off
+ * the JavaScript thread, while the next packets are read.
+ */
+const STAGED: readonly StagedColumn[] = [
+  { name: 'timestamp', kind: 'double', nullable: false },
+  { name: 'protocol', kind: 'enum', nullable: false, members: PROTOCOLS },
+  { name: 'siteResourceId', kind: 'double', nullable: true },
+  { name: 'clientId', kind: 'double', nullable: true },
+  { name: 'userId', kind: 'text', nullable: true },
+  { name: 'sourceIp4', kind: 'u32', nullable: false },
+  { name: 'sourcePort', kind: 'u16', nullable: false },
+  { name: 'sourceText', kind: 'text', nullable: true },
+  { name: 'destIp4', kind: 'u32', nullable: false },
+  { name: 'destPort', kind: 'u16', nullable: false },
+  { name: 'destText', kind: 'text', nullable: true },
+  { name: 'durationUs', kind: 'double', nullable: true },
+  { name: 'bytesTx', kind: 'double', nullable: false },
+  { name: 'bytesRx', kind: 'double', nullable: false },
+  { name: 'startUs', kind: 'double', nullable: false },
+  { name: 'endUs', kind: 'double', nullable: true },
+  { name: 'packetsTx', kind: 'double', nullable: false },
+  { name: 'packetsRx', kind: 'double', nullable: false },
+  { name: 'missedBytesTx', kind: 'double', nullable: false },
+  { name: 'missedBytesRx', kind: 'double', nullable: false },
+  { name: 'state', kind: 'enum', nullable: false, members: CONN_STATES },
+  { name: 'history', kind: 'text', nullable: false },
+  { name: 'endReason', kind: 'enum', nullable: true, members: END_REASONS },
+  { name: 'sessionIdHi', kind: 'u32', nullable: false },
+  { name: 'sessionIdLo', kind: 'u32', nullable: false },
+  { name: 'sessionIdText', kind: 'text', nullable: true },
+  { name: 'orgId', kind: 'text', nullable: true },
+  { name: 'siteId', kind: 'double', nullable: true },
+];
+
+const SQL_OF_KIND: Record<Kind, string> = { double: 'DOUBLE', u32: 'UINTEGER', u16: 'USMALLINT', text: 'VARCHAR', enum: '' };
+const WIDTH: Record<Kind, number> = { double: 8, u32: 4, u16: 2, enum: 1, text: 0 };
+
+export const CREATE_STAGING_TABLE = `CREATE TEMP TABLE IF NOT EXISTS session_rows (\n${STAGED.map(
+  (c) => `  "${c.name}" ${c.kind === 'enum' ? enumSql(c.members!) : SQL_OF_KIND[c.kind]}`,
+).join(',\n')}\n)`;
+
+const endpoint = (text: string, ip: string, port: string) =>
+  `coalesce("${text}", concat("${ip}" >> 24, '.', ("${ip}" >> 16) & 255, '.', ("${ip}" >> 8) & 255, '.', "${ip}" & 255, ':', "${port}"))`;
+
+/** The `sessions` row of a staged row, column for column. */
+const STORED_ROW = [
+  '"timestamp"::BIGINT',
+  '"protocol"',
+  '"siteResourceId"::INTEGER',
+  '"clientId"::INTEGER',
+  '"userId"',
+  endpoint('sourceText', 'sourceIp4', 'sourcePort'),
+  endpoint('destText', 'destIp4', 'destPort'),
+  '"durationUs" / 1000000',
+  '"bytesTx"::BIGINT',
+  '"bytesRx"::BIGINT',
+  'make_timestamp("startUs"::BIGINT)',
+  'make_timestamp("endUs"::BIGINT)',
+  '"packetsTx"::BIGINT',
+  '"packetsRx"::BIGINT',
+  '"missedBytesTx"::BIGINT',
+  '"missedBytesRx"::BIGINT',
+  '"state"',
+  '"history"',
+  '"endReason"',
+  `coalesce("sessionIdText", printf('%08x%08x', "sessionIdHi", "sessionIdLo"))`,
+  '"orgId"',
+  '"siteId"::INTEGER',
+].join(', ');
+
+/** Moves the staged rows into `table` (sessions, or the outbox's staging) and empties the stage. */
+export function moveStagedRows(table: string): string[] {
+  return [`INSERT INTO ${table} SELECT ${STORED_ROW} FROM session_rows`, 'DELETE FROM session_rows'];
+}
+
+function duckType(c: StagedColumn): DuckDBType {
   switch (c.kind) {
-    case 'int64':
-      return BIGINT;
-    case 'int32':
-      return INTEGER;
     case 'double':
       return DOUBLE;
-    case 'micros':
-      return TIMESTAMP;
+    case 'u32':
+      return UINTEGER;
+    case 'u16':
+      return USMALLINT;
     case 'enum':
       return ENUM(c.members as string[]);
     case 'text':
@@ -79,104 +141,53 @@ function duckType(c: ChunkColumn): DuckDBType {
   }
 }
 
-const TWO32 = 4294967296;
-
 /**
- * Fills DuckDB data chunks column-wise and appends them. A number is written into a typed
- * array (int64 as two 32-bit halves, so no BigInt per value); each column is copied into its
- * vector with one call per chunk; strings are assigned one by one (DuckDB owns their memory).
+ * Appends SessionBatches to `session_rows` through one reused data chunk: numeric columns are
+ * copied from the batch's typed arrays into DuckDB's vectors as they are, validity masks are
+ * made from NaN / STILL_OPEN / null, and texts are assigned one by one.
  */
-export class SessionChunkWriter {
-  private readonly chunk: DuckDBDataChunk;
-  private readonly buffers: ArrayBuffer[];
-  /** Views of `buffers`, made once: int64 as [lo, hi] pairs of int32. */
-  private readonly i32: Int32Array[];
-  private readonly f64: Array<Float64Array | null>;
-  private readonly u8: Uint8Array[];
-  private readonly validity: Uint8Array[];
-  private readonly vectors: duckdb.Vector[];
-  private readonly enumIndex: Array<Map<string, number> | null>;
-  private rows = 0;
+export class StagedRowsWriter {
+  private readonly chunk = DuckDBDataChunk.create(STAGED.map(duckType));
+  private readonly vectors = STAGED.map((_, c) => duckdb.data_chunk_get_vector(this.chunk.chunk, c));
+  private readonly validity = new Uint8Array(BATCH_ROWS / 8);
 
-  constructor(private readonly appender: DuckDBAppender) {
-    this.chunk = DuckDBDataChunk.create(CHUNK_COLUMNS.map(duckType));
-    this.buffers = CHUNK_COLUMNS.map((c) => new ArrayBuffer(CHUNK_ROWS * (c.kind === 'int32' ? 4 : c.kind === 'enum' ? 1 : 8)));
-    this.i32 = this.buffers.map((b) => new Int32Array(b, 0, Math.floor(b.byteLength / 4)));
-    this.f64 = this.buffers.map((b) => (b.byteLength === CHUNK_ROWS * 8 ? new Float64Array(b) : null));
-    this.u8 = this.buffers.map((b) => new Uint8Array(b));
-    this.validity = CHUNK_COLUMNS.map(() => new Uint8Array(CHUNK_ROWS / 8));
-    this.vectors = CHUNK_COLUMNS.map((_, c) => duckdb.data_chunk_get_vector(this.chunk.chunk, c));
-    this.enumIndex = CHUNK_COLUMNS.map((c) => (c.members ? new Map(c.members.map((m, i) => [m, i])) : null));
-  }
+  constructor(private readonly appender: DuckDBAppender) {}
 
-  append(records: readonly SessionRecord[]): void {
-    for (const r of records) {
-      this.row(r);
-      if (this.rows === CHUNK_ROWS) this.flushChunk();
-    }
-  }
-
-  /** Appends the rows gathered so far. */
-  finish(): void {
-    if (this.rows > 0) this.flushChunk();
-  }
-
-  private row(r: SessionRecord): void {
-    const i = this.rows++;
-    for (let c = 0; c < CHUNK_COLUMNS.length; c++) {
-      const col = CHUNK_COLUMNS[c]!;
-      const v = r[col.name];
-      const valid = v !== null;
-      if (col.nullable) {
-        const bits = this.validity[c]!;
-        if (valid) bits[i >> 3]! |= 1 << (i & 7);
-        else bits[i >> 3]! &= ~(1 << (i & 7));
-      }
-      if (!valid) continue;
-      switch (col.kind) {
-        case 'int64':
-        case 'micros': {
-          const n = col.kind === 'micros' ? Math.round((v as number) * 1e6) : (v as number);
-          const words = this.i32[c]!;
-          const hi = Math.floor(n / TWO32);
-          words[2 * i] = n - hi * TWO32; // little-endian int64: low word first
-          words[2 * i + 1] = hi;
-          break;
-        }
-        case 'int32':
-          this.i32[c]![i] = v as number;
-          break;
-        case 'double':
-          this.f64[c]![i] = v as number;
-          break;
-        case 'enum':
-          this.u8[c]![i] = this.enumIndex[c]!.get(v as string)!;
-          break;
-        case 'text':
-          duckdb.vector_assign_string_element(this.vectors[c]!, i, v as string);
-          break;
-      }
-    }
-  }
-
-  private flushChunk(): void {
-    const raw = this.chunk.chunk;
-    for (let c = 0; c < CHUNK_COLUMNS.length; c++) {
-      const col = CHUNK_COLUMNS[c]!;
+  append(b: SessionBatch): void {
+    const rows = b.length;
+    if (rows === 0) return;
+    if (rows > BATCH_ROWS) throw new Error(`a batch of ${rows} rows is more than a chunk holds`);
+    const bits = this.validity;
+    for (let c = 0; c < STAGED.length; c++) {
+      const col = STAGED[c]!;
       const vector = this.vectors[c]!;
-      if (col.kind !== 'text') {
-        const width = col.kind === 'int32' ? 4 : col.kind === 'enum' ? 1 : 8;
-        duckdb.copy_data_to_vector(vector, 0, this.buffers[c]!, 0, this.rows * width);
+      const values = b[col.name];
+      if (col.nullable) bits.fill(0xff);
+      if (col.kind === 'text') {
+        const texts = values as Array<string | null>;
+        for (let i = 0; i < rows; i++) {
+          const t = texts[i];
+          if (t != null) duckdb.vector_assign_string_element(vector, i, t);
+          else bits[i >> 3]! &= ~(1 << (i & 7));
+        }
+      } else {
+        const array = values as Float64Array | Uint32Array | Uint16Array | Uint8Array;
+        duckdb.copy_data_to_vector(vector, 0, array.buffer as ArrayBuffer, array.byteOffset, rows * WIDTH[col.kind]);
+        if (col.nullable) {
+          const none = col.kind === 'enum' ? STILL_OPEN : NaN;
+          for (let i = 0; i < rows; i++) {
+            const v = array[i]!;
+            if (v === none || v !== v) bits[i >> 3]! &= ~(1 << (i & 7));
+          }
+        }
       }
       if (col.nullable) {
         duckdb.vector_ensure_validity_writable(vector);
-        const bits = this.validity[c]!;
-        duckdb.copy_data_to_vector_validity(vector, 0, bits.buffer as ArrayBuffer, 0, bits.byteLength);
+        duckdb.copy_data_to_vector_validity(vector, 0, bits.buffer as ArrayBuffer, 0, Math.ceil(rows / 8));
       }
     }
-    duckdb.data_chunk_set_size(raw, this.rows);
+    duckdb.data_chunk_set_size(this.chunk.chunk, rows);
     this.appender.appendDataChunk(this.chunk);
-    duckdb.data_chunk_reset(raw);
-    this.rows = 0;
+    duckdb.data_chunk_reset(this.chunk.chunk);
   }
 }

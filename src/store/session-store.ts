@@ -1,5 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { NetlogError } from '../errors.js';
+import { BATCH_ROWS, SessionBatch } from '../flow/session-batch.js';
 import type { SessionRecord } from '../flow/session-record.js';
 import { dirname } from 'node:path';
 import {
@@ -11,7 +12,7 @@ import {
   type CompactionResult,
 } from './compaction.js';
 import { pruneSessions, type PruneResult } from './retention.js';
-import { CREATE_SESSIONS_TABLE, SessionChunkWriter } from './session-chunk.js';
+import { CREATE_SESSIONS_TABLE, CREATE_STAGING_TABLE, StagedRowsWriter, moveStagedRows } from './session-chunk.js';
 import { CREATE_OUTBOX, MOVE_STAGED } from './outbox.js';
 
 export interface SessionStoreOptions {
@@ -40,6 +41,9 @@ export interface SessionStoreOptions {
  */
 export const WRITE_MEMORY_LIMIT = '256MB';
 
+/** Emptied batches kept for reuse: enough for two default flushes. */
+const SPARE_BATCHES = 64;
+
 /** Retries of a failing write: from 1 s, doubling to 30 s. */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
@@ -53,7 +57,11 @@ const RETRY_MAX_MS = 30_000;
  * are counted as dropped beyond it.
  */
 export class SessionStore {
-  private pending: SessionRecord[] = [];
+  /** Sessions waiting for the next write, in batches of BATCH_ROWS (the last one filling). */
+  private pending: SessionBatch[] = [];
+  private pendingRows = 0;
+  /** Emptied batches kept for reuse, so a steady stream of sessions allocates nothing. */
+  private readonly spare: SessionBatch[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private readonly flushRows: number;
@@ -100,6 +108,7 @@ export class SessionStore {
     }
     const connection = await instance.connect();
     await connection.run(CREATE_SESSIONS_TABLE);
+    await connection.run(CREATE_STAGING_TABLE);
     await connection.run(CREATE_COMPACTIONS_TABLE);
     for (const statement of CREATE_OUTBOX) await connection.run(statement);
     const store = new SessionStore(path, instance, connection, options);
@@ -132,7 +141,7 @@ export class SessionStore {
 
   /** Sessions waiting to be written: the next batch, or everything while writes fail. */
   get buffered(): number {
-    return this.pending.length;
+    return this.pendingRows;
   }
 
   /**
@@ -141,25 +150,57 @@ export class SessionStore {
    * DuckDB commits does not pile sessions up in memory.
    */
   caughtUp = (): Promise<void> | void => {
-    if (this.pending.length >= 2 * this.flushRows && this.writeError === null) {
+    if (this.pendingRows >= 2 * this.flushRows && this.writeError === null) {
       this.flushInBackground();
       return this.flushing;
     }
   };
 
-  /** Buffers a finished session; flushes when the batch is full or the interval passes. */
+  /**
+   * Buffers the flow table's finished sessions (copied: the batch is reused); flushes when
+   * `flushRows` are waiting or the interval passes.
+   */
+  appendBatch = (batch: SessionBatch): void => {
+    let start = 0;
+    let count = Math.min(batch.length, this.maxBuffered - this.pendingRows);
+    this.dropped += batch.length - Math.max(count, 0);
+    while (count > 0) {
+      const tail = this.tailWithRoom();
+      const n = Math.min(count, tail.capacity - tail.length);
+      tail.pushRows(batch, start, n);
+      start += n;
+      count -= n;
+      this.pendingRows += n;
+    }
+    this.scheduleFlush();
+  };
+
+  /** Buffers one session that exists as a record (tools and tests; the flow table sends batches). */
   append = (record: SessionRecord): void => {
-    if (this.pending.length >= this.maxBuffered) {
+    if (this.pendingRows >= this.maxBuffered) {
       this.dropped++;
       return;
     }
-    this.pending.push(record);
+    this.tailWithRoom().pushRecord(record);
+    this.pendingRows++;
+    this.scheduleFlush();
+  };
+
+  private tailWithRoom(): SessionBatch {
+    const tail = this.pending[this.pending.length - 1];
+    if (tail && !tail.full) return tail;
+    const fresh = this.spare.pop() ?? new SessionBatch(BATCH_ROWS);
+    this.pending.push(fresh);
+    return fresh;
+  }
+
+  private scheduleFlush(): void {
     if (this.writeError !== null) return; // the retry timer writes them
-    if (this.pending.length >= this.flushRows) this.flushInBackground();
-    else if (this.timer === null) {
+    if (this.pendingRows >= this.flushRows) this.flushInBackground();
+    else if (this.timer === null && this.pendingRows > 0) {
       this.timer = setTimeout(() => this.flushInBackground(), this.flushIntervalMs);
     }
-  };
+  }
 
   /** A flush nobody awaits: a failure is kept for the retry, not thrown into the event loop. */
   private flushInBackground(): void {
@@ -179,17 +220,20 @@ export class SessionStore {
     // The batch is taken when its turn comes, not now: after a failed write the next flush
     // takes the failed sessions and the newer ones together, in order.
     return this.serial(async () => {
-      const batch = this.pending;
-      if (batch.length === 0) return;
+      const batches = this.pending;
+      const rows = this.pendingRows;
+      if (rows === 0) return;
       this.pending = [];
+      this.pendingRows = 0;
       try {
-        await this.write(batch);
+        await this.write(batches, rows);
       } catch (e) {
-        this.pending = batch.concat(this.pending);
+        this.pending = batches.concat(this.pending);
+        this.pendingRows += rows;
         this.writeFailures++;
         const first = this.writeError === null;
         this.writeError = (e as Error).message;
-        if (first) this.onWriteState?.({ failing: true, error: this.writeError, buffered: this.pending.length, dropped: this.dropped });
+        if (first) this.onWriteState?.({ failing: true, error: this.writeError, buffered: this.pendingRows, dropped: this.dropped });
         this.timer = setTimeout(() => this.flushInBackground(), this.retryMs);
         this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
         throw e;
@@ -197,34 +241,41 @@ export class SessionStore {
       if (this.writeError !== null) {
         this.writeError = null;
         this.retryMs = RETRY_MIN_MS;
-        this.onWriteState?.({ failing: false, buffered: this.pending.length, dropped: this.dropped });
-        if (this.pending.length > 0) this.flushInBackground();
+        this.onWriteState?.({ failing: false, buffered: this.pendingRows, dropped: this.dropped });
+        if (this.pendingRows > 0) this.flushInBackground();
       }
     });
   }
 
-  private async write(batch: SessionRecord[]): Promise<void> {
+  /**
+   * One transaction: the batches go column-wise into the temporary `session_rows`, and SQL
+   * moves them into `sessions` (with an outbox, into `sink_staging`, whence MOVE_STAGED copies
+   * them into both `sessions` and the outbox). The batches are reused once written.
+   */
+  private async write(batches: SessionBatch[], rows: number): Promise<void> {
     const c = this.connection;
     const started = performance.now();
     await c.run('BEGIN TRANSACTION');
     try {
-      // With an outbox the batch is appended once, to the staging table, and copied from there
-      // by SQL into both the sessions table and the outbox (MOVE_STAGED).
-      const appender = await c.createAppender(this.outbox ? 'sink_staging' : 'sessions');
-      const writer = new SessionChunkWriter(appender);
-      writer.append(batch);
-      writer.finish();
+      const appender = await c.createAppender('session_rows');
+      const writer = new StagedRowsWriter(appender);
+      for (const b of batches) writer.append(b);
       appender.closeSync(); // flushes the appended chunks into the transaction
+      for (const statement of moveStagedRows(this.outbox ? 'sink_staging' : 'sessions')) await c.run(statement);
       if (this.outbox) for (const statement of MOVE_STAGED) await c.run(statement);
       await c.run('COMMIT');
-      this.written += batch.length;
-      this.onCommit?.(batch.length, this.written, (performance.now() - started) / 1000);
     } catch (e) {
       await c.run('ROLLBACK').catch(() => {});
-      throw new NetlogError('ERR_STORE_WRITE', `writing ${batch.length} sessions failed: ${(e as Error).message}`, {
+      throw new NetlogError('ERR_STORE_WRITE', `writing ${rows} sessions failed: ${(e as Error).message}`, {
         file: this.path,
       });
     }
+    this.written += rows;
+    for (const b of batches) {
+      b.clear();
+      if (this.spare.length < SPARE_BATCHES) this.spare.push(b);
+    }
+    this.onCommit?.(rows, this.written, (performance.now() - started) / 1000);
   }
 
   /** Deletes sessions that started more than `retentionDays` before `now` (see retention.ts). */
@@ -247,7 +298,7 @@ export class SessionStore {
     let failure: Error | null = null;
     await this.flush().catch((e: Error) => (failure = e));
     if (this.timer !== null) clearTimeout(this.timer);
-    const lost = this.pending.length;
+    const lost = this.pendingRows;
     this.connection.closeSync();
     this.instance.closeSync();
     if (failure) {

@@ -1,0 +1,196 @@
+import { formatEndpoint, formatIpv4 } from '../decode/address.js';
+import { CONN_STATES, END_REASONS, PROTOCOLS, type SessionRecord } from './session-record.js';
+
+/** Rows in a batch the flow table fills: DuckDB's vector size, so one batch is one chunk. */
+export const BATCH_ROWS = 2048;
+/** `endReason` of a session still open. */
+export const STILL_OPEN = 255;
+
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** 8 lower-case hex digits of an unsigned 32-bit word. */
+export function hex32(h: number): string {
+  return HEX_BYTE[(h >>> 24) & 0xff]! + HEX_BYTE[(h >>> 16) & 0xff]! + HEX_BYTE[(h >>> 8) & 0xff]! + HEX_BYTE[h & 0xff]!;
+}
+
+/**
+ * Finished (or open) sessions column by column: the SessionRecord's fields in typed arrays, so
+ * that the flow table hands sessions on without an object per session, and the writers (JSON
+ * lines, DuckDB's vectors) read numbers straight from the arrays.
+ *
+ * Numbers are float64 (exact integers up to 2^53), null as NaN. Codes index PROTOCOLS,
+ * CONN_STATES and END_REASONS. An IPv4 endpoint is held as its address word and port, and its
+ * text is made only by whoever needs it; an IPv6 endpoint (rare on a tunnel) and rows made from
+ * records keep their text in `sourceText`/`destText`. Likewise the session id is two hash
+ * words, or text in `sessionIdText`.
+ */
+export class SessionBatch {
+  length = 0;
+  readonly timestamp: Float64Array;
+  readonly protocol: Uint8Array;
+  readonly siteResourceId: Float64Array;
+  readonly clientId: Float64Array;
+  readonly userId: Array<string | null>;
+  readonly sourceIp4: Uint32Array;
+  readonly sourcePort: Uint16Array;
+  readonly sourceText: Array<string | null>;
+  readonly destIp4: Uint32Array;
+  readonly destPort: Uint16Array;
+  readonly destText: Array<string | null>;
+  /** Microseconds, NaN while open. */
+  readonly durationUs: Float64Array;
+  readonly bytesTx: Float64Array;
+  readonly bytesRx: Float64Array;
+  /** Unix microseconds of the first and last packet (NaN: still open). */
+  readonly startUs: Float64Array;
+  readonly endUs: Float64Array;
+  readonly packetsTx: Float64Array;
+  readonly packetsRx: Float64Array;
+  readonly missedBytesTx: Float64Array;
+  readonly missedBytesRx: Float64Array;
+  readonly state: Uint8Array;
+  readonly history: string[];
+  /** END_REASONS index, STILL_OPEN while open. */
+  readonly endReason: Uint8Array;
+  readonly sessionIdHi: Uint32Array;
+  readonly sessionIdLo: Uint32Array;
+  readonly sessionIdText: Array<string | null>;
+  readonly orgId: Array<string | null>;
+  readonly siteId: Float64Array;
+
+  constructor(readonly capacity = BATCH_ROWS) {
+    const f64 = () => new Float64Array(capacity);
+    const text = () => new Array<string | null>(capacity).fill(null);
+    this.timestamp = f64();
+    this.protocol = new Uint8Array(capacity);
+    this.siteResourceId = f64();
+    this.clientId = f64();
+    this.userId = text();
+    this.sourceIp4 = new Uint32Array(capacity);
+    this.sourcePort = new Uint16Array(capacity);
+    this.sourceText = text();
+    this.destIp4 = new Uint32Array(capacity);
+    this.destPort = new Uint16Array(capacity);
+    this.destText = text();
+    this.durationUs = f64();
+    this.bytesTx = f64();
+    this.bytesRx = f64();
+    this.startUs = f64();
+    this.endUs = f64();
+    this.packetsTx = f64();
+    this.packetsRx = f64();
+    this.missedBytesTx = f64();
+    this.missedBytesRx = f64();
+    this.state = new Uint8Array(capacity);
+    this.history = new Array<string>(capacity).fill('');
+    this.endReason = new Uint8Array(capacity);
+    this.sessionIdHi = new Uint32Array(capacity);
+    this.sessionIdLo = new Uint32Array(capacity);
+    this.sessionIdText = text();
+    this.orgId = text();
+    this.siteId = f64();
+  }
+
+  get full(): boolean {
+    return this.length === this.capacity;
+  }
+
+  /** The row as a SessionRecord (for the text formats, the live view and tests). */
+  record(i: number): SessionRecord {
+    const startUs = this.startUs[i]!;
+    const endUs = this.endUs[i]!;
+    const durationUs = this.durationUs[i]!;
+    const reason = this.endReason[i]!;
+    return {
+      timestamp: this.timestamp[i]!,
+      protocol: PROTOCOLS[this.protocol[i]!]!,
+      siteResourceId: orNull(this.siteResourceId[i]!),
+      clientId: orNull(this.clientId[i]!),
+      userId: this.userId[i]!,
+      sourceAddr: this.sourceText[i] ?? formatEndpoint(formatIpv4(this.sourceIp4[i]!), this.sourcePort[i]!),
+      destAddr: this.destText[i] ?? formatEndpoint(formatIpv4(this.destIp4[i]!), this.destPort[i]!),
+      duration: Number.isNaN(durationUs) ? null : durationUs / 1e6,
+      bytesTx: this.bytesTx[i]!,
+      bytesRx: this.bytesRx[i]!,
+      startedAt: startUs / 1e6,
+      endedAt: Number.isNaN(endUs) ? null : endUs / 1e6,
+      packetsTx: this.packetsTx[i]!,
+      packetsRx: this.packetsRx[i]!,
+      missedBytesTx: this.missedBytesTx[i]!,
+      missedBytesRx: this.missedBytesRx[i]!,
+      state: CONN_STATES[this.state[i]!]!,
+      history: this.history[i]!,
+      endReason: reason === STILL_OPEN ? null : END_REASONS[reason]!,
+      sessionId: this.sessionIdText[i] ?? hex32(this.sessionIdHi[i]!) + hex32(this.sessionIdLo[i]!),
+      orgId: this.orgId[i]!,
+      siteId: orNull(this.siteId[i]!),
+    };
+  }
+
+  records(): SessionRecord[] {
+    const out: SessionRecord[] = new Array(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = this.record(i);
+    return out;
+  }
+
+  /** Appends a record as a row (for sessions that exist as records: tests, tools). */
+  pushRecord(r: SessionRecord): void {
+    const i = this.length++;
+    this.timestamp[i] = r.timestamp;
+    this.protocol[i] = PROTOCOLS.indexOf(r.protocol);
+    this.siteResourceId[i] = r.siteResourceId ?? NaN;
+    this.clientId[i] = r.clientId ?? NaN;
+    this.userId[i] = r.userId;
+    this.sourceText[i] = r.sourceAddr;
+    this.destText[i] = r.destAddr;
+    this.durationUs[i] = r.duration === null ? NaN : Math.round(r.duration * 1e6);
+    this.bytesTx[i] = r.bytesTx;
+    this.bytesRx[i] = r.bytesRx;
+    this.startUs[i] = Math.round(r.startedAt * 1e6);
+    this.endUs[i] = r.endedAt === null ? NaN : Math.round(r.endedAt * 1e6);
+    this.packetsTx[i] = r.packetsTx;
+    this.packetsRx[i] = r.packetsRx;
+    this.missedBytesTx[i] = r.missedBytesTx;
+    this.missedBytesRx[i] = r.missedBytesRx;
+    this.state[i] = CONN_STATES.indexOf(r.state);
+    this.history[i] = r.history;
+    this.endReason[i] = r.endReason === null ? STILL_OPEN : END_REASONS.indexOf(r.endReason);
+    this.sessionIdText[i] = r.sessionId;
+    this.orgId[i] = r.orgId;
+    this.siteId[i] = r.siteId ?? NaN;
+  }
+
+  /** Appends rows [start, start + count) of `from` (a batch about to be reused); room is the caller's care. */
+  pushRows(from: SessionBatch, start: number, count: number): void {
+    const at = this.length;
+    for (const name of NUMERIC_COLUMNS) this[name].set(from[name].subarray(start, start + count), at);
+    for (const name of NULLABLE_TEXT_COLUMNS) {
+      const to = this[name];
+      const src = from[name];
+      for (let i = 0; i < count; i++) to[at + i] = src[start + i]!;
+    }
+    for (let i = 0; i < count; i++) this.history[at + i] = from.history[start + i]!;
+    this.length = at + count;
+  }
+
+  /** Empties the batch; text references are dropped so the strings can be collected. */
+  clear(): void {
+    for (const name of NULLABLE_TEXT_COLUMNS) this[name].fill(null, 0, this.length);
+    this.history.fill('', 0, this.length);
+    this.length = 0;
+  }
+}
+
+type NumericColumn = { [K in keyof SessionBatch]: SessionBatch[K] extends Float64Array | Uint32Array | Uint16Array | Uint8Array ? K : never }[keyof SessionBatch];
+type NullableTextColumn = 'userId' | 'sourceText' | 'destText' | 'sessionIdText' | 'orgId';
+
+const NUMERIC_COLUMNS: readonly NumericColumn[] = [
+  'timestamp', 'protocol', 'siteResourceId', 'clientId', 'sourceIp4', 'sourcePort', 'destIp4', 'destPort', 'durationUs',
+  'bytesTx', 'bytesRx', 'startUs', 'endUs', 'packetsTx', 'packetsRx', 'missedBytesTx', 'missedBytesRx', 'state',
+  'endReason', 'sessionIdHi', 'sessionIdLo', 'siteId',
+];
+const NULLABLE_TEXT_COLUMNS: readonly NullableTextColumn[] = ['userId', 'sourceText', 'destText', 'sessionIdText', 'orgId'];
+
+function orNull(n: number): number | null {
+  return Number.isNaN(n) ? null : n;
+}

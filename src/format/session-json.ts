@@ -1,0 +1,244 @@
+import { SessionBatch, STILL_OPEN } from '../flow/session-batch.js';
+import { CONN_STATES, END_REASONS, PROTOCOLS } from '../flow/session-record.js';
+
+const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const KEY = {
+  timestamp: ascii('{"timestamp":'),
+  protocol: ascii(',"protocol":'),
+  siteResourceId: ascii(',"siteResourceId":'),
+  clientId: ascii(',"clientId":'),
+  userId: ascii(',"userId":'),
+  sourceAddr: ascii(',"sourceAddr":"'),
+  destAddr: ascii('","destAddr":"'),
+  duration: ascii('","duration":'),
+  bytesTx: ascii(',"bytesTx":'),
+  bytesRx: ascii(',"bytesRx":'),
+  startedAt: ascii(',"startedAt":'),
+  endedAt: ascii(',"endedAt":'),
+  packetsTx: ascii(',"packetsTx":'),
+  packetsRx: ascii(',"packetsRx":'),
+  missedBytesTx: ascii(',"missedBytesTx":'),
+  missedBytesRx: ascii(',"missedBytesRx":'),
+  state: ascii(',"state":'),
+  history: ascii(',"history":"'),
+  endReason: ascii('","endReason":'),
+  sessionId: ascii(',"sessionId":"'),
+  orgId: ascii('","orgId":'),
+  siteId: ascii(',"siteId":'),
+  end: ascii('}\n'),
+};
+const NULL = ascii('null');
+const quoted = (names: readonly string[]) => names.map((n) => ascii(JSON.stringify(n)));
+const PROTOCOL_TEXT = quoted(PROTOCOLS);
+const STATE_TEXT = quoted(CONN_STATES);
+const END_TEXT = quoted(END_REASONS);
+const HEX = ascii('0123456789abcdef');
+/** Largest time held as whole microseconds whose seconds text this writer makes itself: below
+ *  it a microsecond is wider than half a float64 step, so the text is exactly JavaScript's. */
+const MICROS_EXACT = 2 ** 32 * 1e6;
+/** Room every row gets before it is written; text fields ask for their own on top. */
+const ROW_ROOM = 1024;
+const TEXT_CACHE_MAX = 4096;
+
+/**
+ * Session rows as JSON lines, written byte by byte into one buffer: the same bytes as
+ * `JSON.stringify(record) + '\n'` (the field order of SessionRecord, numbers as JavaScript
+ * prints them), without a record or a string per session. Times are whole microseconds, so
+ * seconds are written as digits, a point and the fraction without trailing zeros, which is
+ * what JavaScript prints for them below MICROS_EXACT; beyond it, and for any number that is not
+ * a plain non-negative integer, the writer falls back to JavaScript's own text.
+ */
+export class JsonLineEncoder {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private at = 0;
+  /** JSON text of the org map's strings (org and user ids), which repeat on every session. */
+  private readonly textCache = new Map<string, Uint8Array>();
+
+  /** Bytes written and not yet taken. */
+  get size(): number {
+    return this.at;
+  }
+
+  /** The bytes written so far, in a buffer of their own; the encoder starts again empty. */
+  take(): Buffer {
+    const out = Buffer.from(this.buf.subarray(0, this.at));
+    this.at = 0;
+    return out;
+  }
+
+  /** Appends one line per row of `b`. */
+  encode(b: SessionBatch): void {
+    for (let i = 0; i < b.length; i++) this.row(b, i);
+  }
+
+  private row(b: SessionBatch, i: number): void {
+    this.room(ROW_ROOM);
+    this.bytes(KEY.timestamp);
+    this.integer(b.timestamp[i]!);
+    this.bytes(KEY.protocol);
+    this.bytes(PROTOCOL_TEXT[b.protocol[i]!]!);
+    this.bytes(KEY.siteResourceId);
+    this.integer(b.siteResourceId[i]!);
+    this.bytes(KEY.clientId);
+    this.integer(b.clientId[i]!);
+    this.bytes(KEY.userId);
+    this.text(b.userId[i]!);
+    this.bytes(KEY.sourceAddr);
+    this.endpoint(b.sourceText[i]!, b.sourceIp4[i]!, b.sourcePort[i]!);
+    this.bytes(KEY.destAddr);
+    this.endpoint(b.destText[i]!, b.destIp4[i]!, b.destPort[i]!);
+    this.bytes(KEY.duration);
+    this.seconds(b.durationUs[i]!);
+    this.bytes(KEY.bytesTx);
+    this.integer(b.bytesTx[i]!);
+    this.bytes(KEY.bytesRx);
+    this.integer(b.bytesRx[i]!);
+    this.bytes(KEY.startedAt);
+    this.seconds(b.startUs[i]!);
+    this.bytes(KEY.endedAt);
+    this.seconds(b.endUs[i]!);
+    this.bytes(KEY.packetsTx);
+    this.integer(b.packetsTx[i]!);
+    this.bytes(KEY.packetsRx);
+    this.integer(b.packetsRx[i]!);
+    this.bytes(KEY.missedBytesTx);
+    this.integer(b.missedBytesTx[i]!);
+    this.bytes(KEY.missedBytesRx);
+    this.integer(b.missedBytesRx[i]!);
+    this.bytes(KEY.state);
+    this.bytes(STATE_TEXT[b.state[i]!]!);
+    this.bytes(KEY.history);
+    this.plain(b.history[i]!);
+    this.bytes(KEY.endReason);
+    const reason = b.endReason[i]!;
+    this.bytes(reason === STILL_OPEN ? NULL : END_TEXT[reason]!);
+    this.bytes(KEY.sessionId);
+    const idText = b.sessionIdText[i];
+    if (idText != null) this.escaped(idText);
+    else {
+      this.hex(b.sessionIdHi[i]!);
+      this.hex(b.sessionIdLo[i]!);
+    }
+    this.bytes(KEY.orgId);
+    this.text(b.orgId[i]!);
+    this.bytes(KEY.siteId);
+    this.integer(b.siteId[i]!);
+    this.bytes(KEY.end);
+  }
+
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
+    this.buf.copy(grown, 0, 0, this.at);
+    this.buf = grown;
+  }
+
+  private bytes(a: Uint8Array): void {
+    const buf = this.buf;
+    let at = this.at;
+    for (let j = 0; j < a.length; j++) buf[at++] = a[j]!;
+    this.at = at;
+  }
+
+  /** A number that is null when NaN; integers in digits, anything else as JavaScript prints it. */
+  private integer(n: number): void {
+    if (n !== n) this.bytes(NULL);
+    else if (n >= 0 && n <= 0x7fffffff && n === Math.floor(n)) this.digits(n);
+    else this.plain(String(n));
+  }
+
+  /** Decimal digits of an integer 0 <= n < 2^31. */
+  private digits(n: number): void {
+    const buf = this.buf;
+    let width = 1;
+    for (let m = n; m >= 10; m = (m / 10) | 0) width++;
+    let at = this.at + width;
+    this.at = at;
+    do {
+      const q = (n / 10) | 0;
+      buf[--at] = 48 + n - q * 10;
+      n = q;
+    } while (n > 0);
+  }
+
+  /** Microseconds as seconds (null when NaN): JavaScript's text of `us / 1e6`. */
+  private seconds(us: number): void {
+    if (us !== us) return this.bytes(NULL);
+    if (!(us >= 0 && us < MICROS_EXACT && us === Math.floor(us))) return this.plain(String(us / 1e6));
+    const whole = Math.floor(us / 1e6);
+    let frac = us - whole * 1e6;
+    if (whole <= 0x7fffffff) this.digits(whole);
+    else this.plain(String(whole));
+    if (frac === 0) return;
+    let width = 6;
+    while (frac % 10 === 0) {
+      frac /= 10;
+      width--;
+    }
+    const buf = this.buf;
+    buf[this.at++] = 46; // '.'
+    let at = this.at + width;
+    this.at = at;
+    for (let j = 0; j < width; j++) {
+      const q = Math.floor(frac / 10);
+      buf[--at] = 48 + frac - q * 10;
+      frac = q;
+    }
+  }
+
+  private hex(w: number): void {
+    const buf = this.buf;
+    for (let shift = 28; shift >= 0; shift -= 4) buf[this.at++] = HEX[(w >>> shift) & 15]!;
+  }
+
+  /** `a.b.c.d:port`, or the endpoint's own text when it has one. */
+  private endpoint(text: string | null, ip: number, port: number): void {
+    if (text !== null) return this.escaped(text);
+    const buf = this.buf;
+    this.digits(ip >>> 24);
+    buf[this.at++] = 46;
+    this.digits((ip >>> 16) & 0xff);
+    buf[this.at++] = 46;
+    this.digits((ip >>> 8) & 0xff);
+    buf[this.at++] = 46;
+    this.digits(ip & 0xff);
+    buf[this.at++] = 58; // ':'
+    this.digits(port);
+  }
+
+  /** A quoted JSON string, or null. */
+  private text(s: string | null): void {
+    if (s === null) return this.bytes(NULL);
+    let encoded = this.textCache.get(s);
+    if (encoded === undefined) {
+      if (this.textCache.size >= TEXT_CACHE_MAX) this.textCache.clear();
+      encoded = new Uint8Array(Buffer.from(JSON.stringify(s)));
+      this.textCache.set(s, encoded);
+    }
+    this.room(encoded.length);
+    this.bytes(encoded);
+  }
+
+  /** Text inside quotes already written: as is when plain printable ASCII, else escaped. */
+  private escaped(s: string): void {
+    for (let j = 0; j < s.length; j++) {
+      const c = s.charCodeAt(j);
+      if (c < 0x20 || c > 0x7e || c === 34 || c === 92) {
+        const json = JSON.stringify(s);
+        this.room(json.length * 3);
+        this.at += this.buf.write(json.slice(1, -1), this.at, 'utf8');
+        return;
+      }
+    }
+    this.plain(s);
+  }
+
+  /** Printable ASCII text as bytes. */
+  private plain(s: string): void {
+    this.room(s.length * 3);
+    const buf = this.buf;
+    let at = this.at;
+    for (let j = 0; j < s.length; j++) buf[at++] = s.charCodeAt(j);
+    this.at = at;
+  }
+}

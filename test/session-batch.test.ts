@@ -1,0 +1,100 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SessionBatch } from '../src/flow/session-batch.js';
+import type { SessionRecord } from '../src/flow/session-record.js';
+import { JsonLineEncoder } from '../src/format/session-json.js';
+import { sessionJsonLine } from '../src/format/session-text.js';
+import { IdentityMap } from '../src/identity/identity-map.js';
+import { IdentityRegistry } from '../src/identity/identity-registry.js';
+import { loadOrgMap } from '../src/identity/org-map.js';
+import { replay } from '../src/replay/replay.js';
+import { CORPUS, FIXTURES } from './helpers.js';
+
+/** Every batch the flow table delivers for `files`, copied, and the records the slow path makes. */
+async function batchesOf(files: string[], identifier?: IdentityRegistry): Promise<{ batches: SessionBatch[]; records: SessionRecord[] }> {
+  const batches: SessionBatch[] = [];
+  const records: SessionRecord[] = [];
+  await replay(files, {
+    identifier,
+    onSessions: (b) => {
+      const copy = new SessionBatch(b.length);
+      copy.pushRows(b, 0, b.length);
+      batches.push(copy);
+    },
+  });
+  await replay(files, { identifier, onSession: (r) => records.push(r) });
+  return { batches, records };
+}
+
+function encoded(batches: SessionBatch[]): string {
+  const encoder = new JsonLineEncoder();
+  for (const b of batches) encoder.encode(b);
+  return encoder.take().toString('utf8');
+}
+
+describe('sessions in batches', () => {
+  it('the batch path and the record-at-a-time path give the same sessions, and JSON lines byte for byte', async () => {
+    const pcaps = readdirSync(FIXTURES).filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join(FIXTURES, f));
+    const registry = new IdentityRegistry(new IdentityMap(await loadOrgMap(join(FIXTURES, 'org-maps', 'veth.json')), 'all'));
+    for (const identifier of [undefined, registry]) {
+      for (const file of pcaps) {
+        const { batches, records } = await batchesOf([file], identifier);
+        expect(batches.flatMap((b) => b.records())).toEqual(records);
+        expect(encoded(batches)).toBe(records.map(sessionJsonLine).join(''));
+      }
+    }
+  });
+
+  it('JSON lines equal JSON.stringify over the tcpdump and Zeek corpora (IPv6, odd times, fragments)', async () => {
+    let sessions = 0;
+    for (const dir of ['tcpdump', 'zeek/tcp']) {
+      const files = readdirSync(join(CORPUS, dir)).filter((f) => /\.(pcap|pcapng|cap|trace|dump)$/.test(f));
+      for (const f of files) {
+        const { batches } = await batchesOf([join(CORPUS, dir, f)]);
+        const records = batches.flatMap((b) => b.records());
+        sessions += records.length;
+        expect(encoded(batches), `${dir}/${f}`).toBe(records.map(sessionJsonLine).join(''));
+      }
+    }
+    expect(sessions).toBeGreaterThan(400);
+  });
+
+  it('rows made from records keep their text, nulls and large numbers, and encode as JSON.stringify does', () => {
+    const base: SessionRecord = {
+      timestamp: 1764028800,
+      protocol: 'tcp',
+      siteResourceId: 7,
+      clientId: 21,
+      userId: 'say "hi" \u00e9\u2028',
+      sourceAddr: '[fd90::2]:51000',
+      destAddr: '10.0.0.1:443',
+      duration: 0.000001,
+      bytesTx: 2 ** 40 + 3,
+      bytesRx: 0,
+      startedAt: 1764028800.000001,
+      endedAt: 1764028800.000002,
+      packetsTx: 3_000_000_000,
+      packetsRx: 1,
+      missedBytesTx: 0,
+      missedBytesRx: 5,
+      state: 'SF',
+      history: 'ShADadFf',
+      endReason: 'fin',
+      sessionId: 'odd\tid',
+      orgId: null,
+      siteId: null,
+    };
+    const odd: SessionRecord[] = [
+      base,
+      { ...base, startedAt: 1, endedAt: 1.5, duration: 0.5, timestamp: 1 },
+      // Past 2^32 seconds (a pcapng clock can say so): JavaScript's own text of the number.
+      { ...base, startedAt: 5e9 + 0.25, endedAt: null, duration: null, endReason: null, timestamp: 5e9 },
+      { ...base, userId: null, siteResourceId: null, clientId: null, orgId: 'org-\u00fc', siteId: 3 },
+    ];
+    const b = new SessionBatch(8);
+    for (const r of odd) b.pushRecord(r);
+    expect(b.records()).toEqual(odd);
+    expect(encoded([b])).toBe(odd.map(sessionJsonLine).join(''));
+  });
+});
