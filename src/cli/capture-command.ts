@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { DEFAULT_SNAPLEN, LiveSource } from '../capture/live-source.js';
+import { LiveSource } from '../capture/live-source.js';
 import { Decoder } from '../decode/decoder.js';
 import { isSupportedLinkType } from '../decode/link.js';
 import { Skip } from '../decode/packet-info.js';
@@ -188,4 +188,3 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
   }
 }
 
-export const CAPTURE_DEFAULTS = { snaplen: String(DEFAULT_SNAPLEN), bufferSize: String(32 * 1024 * 1024) };

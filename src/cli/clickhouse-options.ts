@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { NetlogError } from '../errors.js';
 import { ClickHouseSink, clickhousePassword } from '../sinks/clickhouse-sink.js';
 import { SinkShipper, type ShipperOptions } from '../sinks/sink-shipper.js';
@@ -14,15 +13,6 @@ export interface ClickHouseCommandOptions {
 }
 
 /** The ClickHouse sink's options, shared by replay, capture and the clickhouse commands. */
-export function withClickHouseOptions(cmd: Command, required = false): Command {
-  const url = ['--clickhouse-url <url>', "ClickHouse's HTTP interface (e.g. http://127.0.0.1:8123): also ship every stored session there"] as const;
-  return (required ? cmd.requiredOption(...url) : cmd.option(...url))
-    .option('--clickhouse-database <name>', 'ClickHouse database', 'netlog')
-    .option('--clickhouse-table <name>', 'ClickHouse table', 'sessions')
-    .option('--clickhouse-user <name>', 'ClickHouse user', 'default')
-    .option('--clickhouse-password-file <file>', 'file holding the password (else $NETLOG_CLICKHOUSE_PASSWORD)');
-}
-
 export function clickhouseSink(opts: Partial<ClickHouseCommandOptions>): ClickHouseSink | null {
   if (!opts.clickhouseUrl) return null;
   let url: URL;

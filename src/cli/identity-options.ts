@@ -1,8 +1,8 @@
 import { NetlogError } from '../errors.js';
 import { IdentityMap, SCOPES, type Scope } from '../identity/identity-map.js';
 import { IdentityRegistry } from '../identity/identity-registry.js';
-import { loadOrgMap, type OrgMap } from '../identity/org-map.js';
-import { OrgMapWatcher } from '../identity/org-map-watcher.js';
+import type { OrgMap } from '../identity/org-map.js';
+import type { OrgMapWatcher } from '../identity/org-map-watcher.js';
 
 export interface IdentitySetup {
   orgMap: OrgMap | null;
@@ -17,13 +17,13 @@ export async function openIdentity(opts: { orgMap?: string; scope: string }): Pr
     throw new NetlogError('ERR_CONFIG_INVALID', `--scope must be one of ${SCOPES.join(', ')}, not "${opts.scope}"`);
   }
   const scope = opts.scope as Scope;
-  const orgMap = opts.orgMap ? await loadOrgMap(opts.orgMap) : null;
-  const registry = orgMap ? new IdentityRegistry(new IdentityMap(orgMap, scope)) : undefined;
-  return {
-    orgMap,
-    registry,
-    watch: (log) => (registry && opts.orgMap ? new OrgMapWatcher(opts.orgMap, scope, registry, (o) => log(o.message)).start() : null),
-  };
+  if (!opts.orgMap) return { orgMap: null, registry: undefined, watch: () => null };
+  // Loaded only with a map: the schema library (zod) is a tenth of a second of start-up.
+  const [{ loadOrgMap }, { OrgMapWatcher }] = await Promise.all([import('../identity/org-map.js'), import('../identity/org-map-watcher.js')]);
+  const file = opts.orgMap;
+  const orgMap = await loadOrgMap(file);
+  const registry = new IdentityRegistry(new IdentityMap(orgMap, scope));
+  return { orgMap, registry, watch: (log) => new OrgMapWatcher(file, scope, registry, (o) => log(o.message)).start() };
 }
 
 /** The start-up line that says which map and scope are in force. */

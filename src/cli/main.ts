@@ -1,17 +1,33 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { NetlogError } from '../errors.js';
-import { decodeCommand } from './decode-command.js';
-import { REPLAY_DEFAULTS, replayCommand, type ReplayCommandOptions } from './replay-command.js';
-import { CAPTURE_DEFAULTS, captureCommand } from './capture-command.js';
-import { compactCommand } from './compact-command.js';
+import { CAPTURE_DEFAULTS, REPLAY_DEFAULTS, SERVE_DEFAULTS, withClickHouseOptions } from './command-options.js';
 import { withFilterOptions } from './filter-options.js';
-import { exportCommand, queryCommand } from './query-commands.js';
-import { pruneCommand } from './prune-command.js';
-import { sqlCommand } from './sql-command.js';
-import { SERVE_DEFAULTS, apiKeyCreateCommand, serveCommand } from './serve-command.js';
-import { statusCommand } from './status-command.js';
-import { clickhouseInitCommand, clickhousePruneCommand, clickhouseShipCommand, withClickHouseOptions } from './clickhouse-options.js';
+import type { ReplayCommandOptions } from './replay-command.js';
+
+// Each command's module is loaded when it runs, not at start: DuckDB's bindings, zod, pino and
+// the HTTP server cost 0.2 s to load, a replay to stdout needs none of them, and
+// `netlog --help` none at all.
+const replayCommand = lazy(() => import('./replay-command.js'), 'replayCommand');
+const captureCommand = lazy(() => import('./capture-command.js'), 'captureCommand');
+const compactCommand = lazy(() => import('./compact-command.js'), 'compactCommand');
+const queryCommand = lazy(() => import('./query-commands.js'), 'queryCommand');
+const exportCommand = lazy(() => import('./query-commands.js'), 'exportCommand');
+const pruneCommand = lazy(() => import('./prune-command.js'), 'pruneCommand');
+const sqlCommand = lazy(() => import('./sql-command.js'), 'sqlCommand');
+const serveCommand = lazy(() => import('./serve-command.js'), 'serveCommand');
+const apiKeyCreateCommand = lazy(() => import('./serve-command.js'), 'apiKeyCreateCommand');
+const statusCommand = lazy(() => import('./status-command.js'), 'statusCommand');
+const decodeCommand = lazy(() => import('./decode-command.js'), 'decodeCommand');
+const clickhouseInitCommand = lazy(() => import('./clickhouse-options.js'), 'clickhouseInitCommand');
+const clickhouseShipCommand = lazy(() => import('./clickhouse-options.js'), 'clickhouseShipCommand');
+const clickhousePruneCommand = lazy(() => import('./clickhouse-options.js'), 'clickhousePruneCommand');
+
+/** An action that loads `name` from its module when the command runs. */
+function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K) {
+  type Action = M[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+  return (async (...args: unknown[]) => ((await load())[name] as (...a: unknown[]) => unknown)(...args)) as Action;
+}
 
 const program = new Command();
 program

@@ -1,10 +1,9 @@
 import { NetlogError } from '../errors.js';
 import type { SinkShipper } from '../sinks/sink-shipper.js';
-import { clickhouseSink, startShipping, type ClickHouseCommandOptions } from './clickhouse-options.js';
-import { DEFAULT_MAX_FLOWS, DEFAULT_TIMEOUTS } from '../flow/flow-tracker.js';
+import type { ClickHouseCommandOptions } from './clickhouse-options.js';
 import { describeIdentity, openIdentity } from './identity-options.js';
 import { replay } from '../replay/replay.js';
-import { SessionStore } from '../store/session-store.js';
+import type { SessionStore } from '../store/session-store.js';
 import { SESSION_FORMATS, SessionWriter, type SessionFormat } from './session-writer.js';
 
 export interface ReplayCommandOptions extends Partial<ClickHouseCommandOptions> {
@@ -55,14 +54,16 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   if (opts.prune && (retentionDays === undefined || !opts.db)) {
     throw new NetlogError('ERR_CONFIG_INVALID', '--prune needs --db and --retention-days N (N >= 1)');
   }
-  const sink = clickhouseSink(opts);
+  // DuckDB and the ClickHouse client load only when asked for (main.ts says why).
+  const clickhouse = opts.clickhouseUrl ? await import('./clickhouse-options.js') : null;
+  const sink = clickhouse?.clickhouseSink(opts) ?? null;
   const drainTimeoutMs = number('clickhouse-drain-timeout', opts.clickhouseDrainTimeout ?? '60') * 1000;
   if (sink && !opts.db) throw new NetlogError('ERR_CONFIG_INVALID', '--clickhouse-url needs --db: sessions reach ClickHouse through the store\'s outbox');
   const writer = new SessionWriter(process.stdout, opts.format as SessionFormat);
   // With --db the sessions go to the store; stdout gets them only if --format was given too.
   let shipper: SinkShipper | null = null;
-  const store = opts.db
-    ? await SessionStore.open(opts.db, {
+  const store: SessionStore | null = opts.db
+    ? await (await import('../store/session-store.js')).SessionStore.open(opts.db, {
         outbox: sink !== null,
         onWriteState: (w) =>
           process.stderr.write(
@@ -76,7 +77,7 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
         },
       })
     : null;
-  if (store) shipper = await startShipping(store, sink, { log: (_level, msg, f) => process.stderr.write(`netlog: ${msg} ${JSON.stringify(f ?? {})}\n`) });
+  if (store && clickhouse) shipper = await clickhouse.startShipping(store, sink, { log: (_level, msg, f) => process.stderr.write(`netlog: ${msg} ${JSON.stringify(f ?? {})}\n`) });
   const toStdout = !store || opts.formatGiven === true;
   // A long replay follows org map edits too (SIGHUP or a file change), like the daemon.
   const watcher = setup.watch((line) => process.stderr.write(`netlog: ${line}\n`));
@@ -143,10 +144,3 @@ export function parseFlowOptions(opts: Pick<ReplayCommandOptions, 'maxFlows' | '
   return { maxFlows, timeouts };
 }
 
-export const REPLAY_DEFAULTS = {
-  maxFlows: String(DEFAULT_MAX_FLOWS),
-  tcpEstablishedTimeout: String(DEFAULT_TIMEOUTS.tcpEstablishedS),
-  tcpTransientTimeout: String(DEFAULT_TIMEOUTS.tcpTransientS),
-  udpTimeout: String(DEFAULT_TIMEOUTS.udpS),
-  linger: String(DEFAULT_TIMEOUTS.lingerS),
-};

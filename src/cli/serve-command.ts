@@ -6,8 +6,6 @@ import { NetlogError } from '../errors.js';
 import { loadOrgMap, type OrgMap } from '../identity/org-map.js';
 import { number } from './replay-command.js';
 
-export const SERVE_DEFAULTS = { listen: '127.0.0.1:8080', queryTimeout: '10' };
-
 /** `host:port`, `[v6]:port` or a bare port (on 127.0.0.1). */
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value) ?? /^()()(\d{1,5})$/.exec(value);
