@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { FileSource } from '../src/capture/file-source.js';
 import { readCapture } from '../src/replay/read-capture.js';
 import { CORPUS, FIXTURES, ROOT, readTsharkPackets } from './helpers.js';
 
@@ -139,6 +140,48 @@ describe('capture file reader', () => {
       const r = await readCapture(file, seen(b), { source: { bufferBytes: 64, batchSize: 1 } });
       expect(r.error).toBeNull();
       expect(b).toEqual(a);
+    }
+  });
+
+  it('read-ahead: records that straddle blocks, longer than the room kept for a tail, or than the buffer, arrive whole', async () => {
+    // Raw-IP records of many sizes up to the 256 KiB snaplen, each filled with its own index.
+    const sizes = Array.from({ length: 120 }, (_, i) => [20, 1500, 262_144, 70_001, 3, 200_000][i % 6]!);
+    const header = Buffer.alloc(24);
+    header.writeUInt32LE(0xa1b2c3d4, 0);
+    header.writeUInt16LE(2, 4);
+    header.writeUInt16LE(4, 6);
+    header.writeUInt32LE(262_144, 16);
+    header.writeUInt32LE(101, 20);
+    const records = sizes.map((n, i) => {
+      const r = Buffer.alloc(16 + n, i);
+      r.writeUInt32LE(1_700_000_000 + i, 0);
+      r.writeUInt32LE(0, 4);
+      r.writeUInt32LE(n, 8);
+      r.writeUInt32LE(n, 12);
+      return r;
+    });
+    const whole = Buffer.concat([header, ...records]);
+    const file = write('sizes.pcap', whole);
+    const cut = write('sizes-cut.pcap', whole.subarray(0, whole.length - 100));
+    for (const bufferBytes of [64, 100_000, 300_000, 4 * 1024 * 1024]) {
+      const seen: string[] = [];
+      const source = new FileSource(file, { bufferBytes, batchSize: 7 });
+      for await (const b of source.batches()) {
+        for (let i = 0; i < b.count; i++) {
+          const at = b.dataOffset[i]!;
+          const len = b.capturedLength[i]!;
+          const index = b.tsSec[i]! - 1_700_000_000;
+          const mark = index & 0xff;
+          const filled = b.buf[at] === mark && b.buf[at + (len >> 1)] === mark && b.buf[at + len - 1] === mark;
+          seen.push(`${index}:${len}:${filled}`);
+        }
+      }
+      expect(seen, `buffer ${bufferBytes}`).toEqual(sizes.map((n, i) => `${i}:${n}:true`));
+      // A cut in the last record is reported at that record's offset, whatever the buffering.
+      const r = await readCapture(cut, () => {}, { source: { bufferBytes } });
+      expect(r.error?.code).toBe('ERR_CAPTURE_TRUNCATED');
+      expect(r.error?.offset).toBe(whole.length - records.at(-1)!.length);
+      expect(r.packets).toBe(sizes.length - 1);
     }
   });
 

@@ -87,6 +87,8 @@ describe.skipIf(why !== null)('ClickHouse sink', () => {
         { env: env() },
       );
       expect(stderr, stderr).toMatch(/(\d+) written to .*; \1 shipped to ClickHouse/);
+      // The shipper starts before the first commit: an empty outbox is nothing to send, not an error.
+      expect(stderr).not.toMatch(/cannot read the outbox/);
       const { rows } = await runReadOnlySql(s.db, 'SELECT * EXCLUDE ("startedAt", "endedAt"), epoch_us("startedAt") / 1e6 AS "startedAt", epoch_us("endedAt") / 1e6 AS "endedAt" FROM sessions_all');
       expect((await runReadOnlySql(s.db, 'SELECT count(*) AS n FROM sink_outbox')).rows[0]!.n).toBe(0);
       local.push(...rows);

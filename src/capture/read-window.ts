@@ -1,10 +1,15 @@
 import type { ByteInput } from './byte-input.js';
 
+/** Room kept before read-ahead data for the unread tail of the window it replaces. */
+const TAIL_ROOM = 256 * 1024;
+
 /**
  * A sliding window over a ByteInput. Parsers read complete records between `pos` and `end`;
- * when a record does not fit, `fill` moves the unread tail to the front and reads more, growing
- * the buffer only as far as the caller's bound allows. Memory stays constant whatever the size
- * of the capture.
+ * when a record does not fit, `fill` brings more. Two buffers take turns: while the parser
+ * works through one, the next block is read into the other (the read runs on libuv's thread
+ * pool, so the file's bytes arrive while the packets before them are decoded), and `fill`
+ * swaps them, copying only the few unread bytes of a record cut at the block's end. Memory
+ * stays two buffers whatever the size of the capture; a record larger than a buffer grows it.
  */
 export class ReadWindow {
   buf: Buffer;
@@ -13,12 +18,19 @@ export class ReadWindow {
   /** Offset in the capture of buf[0], so errors can name absolute byte offsets. */
   base = 0;
   eof = false;
+  /** The buffer being read ahead into, at TAIL_ROOM, and that read. */
+  private spare: Buffer;
+  private ahead: Promise<number> | null = null;
+  /** Bytes read at a time: the initial size, grown only for a record larger than it. */
+  private block: number;
 
   constructor(
     private readonly input: ByteInput,
     initialSize: number,
   ) {
+    this.block = initialSize;
     this.buf = Buffer.allocUnsafe(initialSize);
+    this.spare = Buffer.allocUnsafe(initialSize + TAIL_ROOM);
   }
 
   get available(): number {
@@ -36,6 +48,47 @@ export class ReadWindow {
    */
   async fill(minBytes: number): Promise<boolean> {
     if (this.end - this.pos >= minBytes) return true;
+    if (this.ahead !== null) await this.takeReadAhead(minBytes);
+    // Short still (a record longer than a block, or a short read): read in place until done.
+    while (this.end - this.pos < minBytes && !this.eof) await this.readInPlace(minBytes);
+    if (!this.eof) this.readAhead();
+    return this.end - this.pos >= minBytes;
+  }
+
+  /** The block read ahead becomes the window, after the unread tail of the old one. */
+  private async takeReadAhead(minBytes: number): Promise<void> {
+    const n = await this.ahead!;
+    this.ahead = null;
+    if (n === 0) {
+      this.eof = true;
+      return;
+    }
+    const tail = this.end - this.pos;
+    const next = this.spare;
+    if (tail <= TAIL_ROOM) {
+      const start = TAIL_ROOM - tail;
+      this.buf.copy(next, start, this.pos, this.end);
+      this.base += this.pos - start;
+      this.spare = this.buf; // readAhead grows it if it is the smaller
+      this.buf = next;
+      this.pos = start;
+      this.end = TAIL_ROOM + n;
+      return;
+    }
+    // A record longer than the room: one buffer holding the tail, then the block, with room
+    // for the whole record (the rest is read in place).
+    const joined = Buffer.allocUnsafe(Math.max(this.buf.length, tail + n, minBytes));
+    this.buf.copy(joined, 0, this.pos, this.end);
+    next.copy(joined, tail, TAIL_ROOM, TAIL_ROOM + n);
+    this.base += this.pos;
+    this.buf = joined;
+    this.block = Math.max(this.block, joined.length);
+    this.pos = 0;
+    this.end = tail + n;
+  }
+
+  /** Without a read ahead (at the start, or for a record larger than the buffer): read here. */
+  private async readInPlace(minBytes: number): Promise<void> {
     if (this.pos > 0) {
       this.buf.copy(this.buf, 0, this.pos, this.end);
       this.base += this.pos;
@@ -48,12 +101,18 @@ export class ReadWindow {
       const bigger = Buffer.allocUnsafe(size);
       this.buf.copy(bigger, 0, 0, this.end);
       this.buf = bigger;
+      this.block = size;
     }
-    while (this.end < minBytes && !this.eof) {
-      const n = await this.input.read(this.buf, this.end, this.buf.length - this.end);
-      if (n === 0) this.eof = true;
-      this.end += n;
-    }
-    return this.end >= minBytes;
+    const n = await this.input.read(this.buf, this.end, this.buf.length - this.end);
+    if (n === 0) this.eof = true;
+    this.end += n;
+  }
+
+  private readAhead(): void {
+    // A whole block, so a window grown for a large record is not refilled in small steps.
+    if (this.spare.length < this.block + TAIL_ROOM) this.spare = Buffer.allocUnsafe(this.block + TAIL_ROOM);
+    const read = this.input.read(this.spare, TAIL_ROOM, this.spare.length - TAIL_ROOM);
+    read.catch(() => {}); // a read left pending at close fails unobserved; an awaited one throws
+    this.ahead = read;
   }
 }

@@ -55,12 +55,13 @@ export async function readOutbox(c: DuckDBConnection, limit: number): Promise<Ou
     `SELECT seq, "orgId", "siteId", "timestamp", ${JSON_RECORD}::VARCHAR FROM (SELECT * FROM sink_outbox ORDER BY seq LIMIT $1) ORDER BY seq`,
     [limit],
   );
-  const [seqs, orgIds, siteIds, timestamps, json] = r.getColumns();
+  // No rows, no chunks: DuckDB then gives no columns at all.
+  const [seqs = [], orgIds = [], siteIds = [], timestamps = [], json = []] = r.getColumns();
   return {
-    seqs: seqs!.map(Number),
+    seqs: seqs.map(Number),
     orgIds: orgIds as Array<string | null>,
     siteIds: siteIds as Array<number | null>,
-    timestamps: timestamps!.map(Number),
+    timestamps: timestamps.map(Number),
     json: json as string[],
   };
 }
