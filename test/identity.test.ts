@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { FlowIdentity, IdentityRefs } from '../src/flow/flow-identifier.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
 import { IdentityMap, type Scope } from '../src/identity/identity-map.js';
 import { IdentityRegistry } from '../src/identity/identity-registry.js';
@@ -12,6 +13,13 @@ import { replay } from '../src/replay/replay.js';
 import { FIXTURES } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'netlog-identity-'));
+
+/** The identity the registry gives a flow's refs. */
+function identityOf(registry: IdentityRegistry, r: IdentityRefs): FlowIdentity {
+  const out: FlowIdentity = { orgId: null, siteId: null, clientId: null, userId: null, siteResourceId: null };
+  registry.describe(r.generation, r.client, r.resource, out);
+  return out;
+}
 let n = 0;
 async function mapOf(json: unknown): Promise<IdentityMap> {
   const file = join(tmp, `map-${n++}.json`);
@@ -151,7 +159,7 @@ describe('reloading the org map', () => {
     const reports: string[] = [];
     const watcher = new OrgMapWatcher(file, 'resources', registry, (o) => reports.push(o.message));
     const refs = () => ({ generation: 0, client: -1, resource: -1 });
-    const who = (r: ReturnType<typeof refs>) => registry.describe(r.generation, r.client, r.resource);
+    const who = (r: ReturnType<typeof refs>) => identityOf(registry, r);
     const before = refs();
     registry.identify(4, origin, responder, 'tcp', 443, before);
 
@@ -185,7 +193,7 @@ describe('reloading the org map', () => {
       await next;
       const r = { generation: 0, client: -1, resource: -1 };
       registry.identify(4, origin, responder, 'tcp', 1, r);
-      expect(registry.describe(r.generation, r.client, r.resource).userId).toBe('v2');
+      expect(identityOf(registry, r).userId).toBe('v2');
       next = reloaded();
       process.kill(process.pid, 'SIGHUP');
       expect(await next).toMatch(/reloaded/);

@@ -22,5 +22,6 @@ export interface IdentityRefs {
 export interface FlowIdentifier {
   /** Fills `out`; false when the session is out of scope (counted, not recorded). */
   identify(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number, out: IdentityRefs): boolean;
-  describe(generation: number, client: number, resource: number): FlowIdentity;
+  /** Writes the identity into `out` (reused by the caller: nothing is allocated per session). */
+  describe(generation: number, client: number, resource: number, out: FlowIdentity): void;
 }

@@ -3,7 +3,7 @@ import { Fragment, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketI
 import { NetlogError } from '../errors.js';
 import { Endpoint, History, tcpConnState, udpConnState } from './conn-state.js';
 import { FlowSlots, KEY_WORDS, NIL, resized } from './flow-slots.js';
-import type { FlowIdentifier, IdentityRefs } from './flow-identifier.js';
+import type { FlowIdentifier, FlowIdentity, IdentityRefs } from './flow-identifier.js';
 import { HistoryText } from './history-text.js';
 import { BATCH_ROWS, SessionBatch, STILL_OPEN } from './session-batch.js';
 import { CONN_STATES, END_REASONS, type ConnState, type EndReason, type SessionRecord } from './session-record.js';
@@ -106,6 +106,7 @@ export class FlowTracker {
   private idClient = new Int32Array(0);
   private idResource = new Int32Array(0);
   private readonly refs: IdentityRefs = { generation: 0, client: -1, resource: -1 };
+  private readonly who: FlowIdentity = { orgId: null, siteId: null, clientId: null, userId: null, siteResourceId: null };
   private readonly identifier: FlowIdentifier | undefined;
   private readonly origin = [0, 0, 0, 0];
   private readonly responder = [0, 0, 0, 0];
@@ -270,7 +271,8 @@ export class FlowTracker {
   private identify(s: number, info: PacketInfo, senderIsOrig: boolean): void {
     const o = this.origin;
     const r = this.responder;
-    const [a, b] = senderIsOrig ? [o, r] : [r, o];
+    const a = senderIsOrig ? o : r;
+    const b = senderIsOrig ? r : o;
     a[0] = info.src0; a[1] = info.src1; a[2] = info.src2; a[3] = info.src3;
     b[0] = info.dst0; b[1] = info.dst1; b[2] = info.dst2; b[3] = info.dst3;
     const responderPort = senderIsOrig ? info.dstPort : info.srcPort;
@@ -522,7 +524,8 @@ export class FlowTracker {
     sessionId(firstUs, k, b, batch, i);
     const generation = this.idGeneration[s]!;
     if (generation >= 0) {
-      const who = this.identifier!.describe(generation, this.idClient[s]!, this.idResource[s]!);
+      const who = this.who;
+      this.identifier!.describe(generation, this.idClient[s]!, this.idResource[s]!, who);
       batch.orgId[i] = who.orgId;
       batch.siteId[i] = who.siteId ?? NaN;
       batch.clientId[i] = who.clientId ?? NaN;

@@ -38,7 +38,6 @@ const HEX = ascii('0123456789abcdef');
 const MICROS_EXACT = 2 ** 32 * 1e6;
 /** Room every row gets before it is written; text fields ask for their own on top. */
 const ROW_ROOM = 1024;
-const TEXT_CACHE_MAX = 4096;
 
 /**
  * Session rows as JSON lines, written byte by byte into one buffer: the same bytes as
@@ -51,8 +50,6 @@ const TEXT_CACHE_MAX = 4096;
 export class JsonLineEncoder {
   private buf = Buffer.allocUnsafe(1 << 20);
   private at = 0;
-  /** JSON text of the org map's strings (org and user ids), which repeat on every session. */
-  private readonly textCache = new Map<string, Uint8Array>();
 
   /** Bytes written and not yet taken. */
   get size(): number {
@@ -207,14 +204,10 @@ export class JsonLineEncoder {
   /** A quoted JSON string, or null. */
   private text(s: string | null): void {
     if (s === null) return this.bytes(NULL);
-    let encoded = this.textCache.get(s);
-    if (encoded === undefined) {
-      if (this.textCache.size >= TEXT_CACHE_MAX) this.textCache.clear();
-      encoded = new Uint8Array(Buffer.from(JSON.stringify(s)));
-      this.textCache.set(s, encoded);
-    }
-    this.room(encoded.length);
-    this.bytes(encoded);
+    this.buf[this.at++] = 34; // '"'
+    this.escaped(s);
+    this.room(1);
+    this.buf[this.at++] = 34;
   }
 
   /** Text inside quotes already written: as is when plain printable ASCII, else escaped. */

@@ -27,15 +27,13 @@ export class IdentityRegistry implements FlowIdentifier {
     return this.map.match(version, origin, responder, protocol, responderPort, out);
   }
 
-  describe(generation: number, client: number, resource: number): FlowIdentity {
+  describe(generation: number, client: number, resource: number, out: FlowIdentity): void {
     const org = this.generations[generation]!.orgMap;
     const c = client >= 0 ? org.clients[client]! : null;
-    return {
-      orgId: org.orgId,
-      siteId: org.siteId,
-      clientId: c?.clientId ?? null,
-      userId: c?.userId ?? null,
-      siteResourceId: resource >= 0 ? org.siteResources[resource]!.siteResourceId : null,
-    };
+    out.orgId = org.orgId;
+    out.siteId = org.siteId;
+    out.clientId = c?.clientId ?? null;
+    out.userId = c?.userId ?? null;
+    out.siteResourceId = resource >= 0 ? org.siteResources[resource]!.siteResourceId : null;
   }
 }
