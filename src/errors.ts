@@ -47,3 +47,21 @@ export class NetlogError extends Error {
 export function isNetlogError(e: unknown): e is NetlogError {
   return e instanceof NetlogError;
 }
+
+/** A NetlogError as plain data, to cross a worker thread's message channel. */
+export interface NetlogErrorData {
+  code: NetlogErrorCode;
+  message: string;
+  file: string | undefined;
+  offset: number | undefined;
+}
+
+export function netlogErrorData(e: NetlogError): NetlogErrorData {
+  return { code: e.code, message: e.message, file: e.file, offset: e.offset };
+}
+
+/** The NetlogError again; its message already names the place. */
+export function netlogErrorFromData(d: NetlogErrorData): NetlogError {
+  const e = new NetlogError(d.code, d.message);
+  return Object.assign(e, { file: d.file, offset: d.offset });
+}

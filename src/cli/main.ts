@@ -50,6 +50,7 @@ withClickHouseOptions(program
   .option('--scope <scope>', 'with --org-map: resources (client to resource), clients (from a client) or all', 'resources')
   .option('--retention-days <n>', "the org's retention (default: the org map's): 0 disables network logging")
   .option('--prune', 'after the replay, delete stored sessions older than --retention-days (never by default)')
+  .option('--single-thread', 'decode on the same thread as the flow table (by default a worker thread decodes)')
   .option('-q, --quiet', 'no summary on stderr')
   .option('-v, --verbose', 'log each batch committed to the store'))
   .option('--clickhouse-drain-timeout <s>', 'with --clickhouse-url: wait this long at the end for the outbox to empty', '60')

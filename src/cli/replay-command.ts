@@ -23,6 +23,8 @@ export interface ReplayCommandOptions extends Partial<ClickHouseCommandOptions> 
   quiet?: boolean;
   verbose?: boolean;
   clickhouseDrainTimeout?: string;
+  /** Decode and track on one thread (by default a worker thread decodes). */
+  singleThread?: boolean;
 }
 
 export function number(name: string, text: string, integer = false): number {
@@ -82,6 +84,8 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   // A long replay follows org map edits too (SIGHUP or a file change), like the daemon.
   const watcher = setup.watch((line) => process.stderr.write(`netlog: ${line}\n`));
   const result = await replay(files, {
+    // Decoding on a second thread: the flow table and the writers have this one to themselves.
+    parallel: !opts.singleThread,
     identifier: identity,
     maxFlows,
     timeouts,

@@ -71,6 +71,24 @@ export class FlowSlots {
     return NIL;
   }
 
+  /** Does slot `s` hold the key in `probe`? */
+  holds(s: number, probe: Uint32Array): boolean {
+    const k = this.key;
+    const b = s * KEY_WORDS;
+    return (
+      k[b + 8] === probe[8] &&
+      k[b] === probe[0] &&
+      k[b + 4] === probe[4] &&
+      k[b + 9] === probe[9] &&
+      k[b + 1] === probe[1] &&
+      k[b + 2] === probe[2] &&
+      k[b + 3] === probe[3] &&
+      k[b + 5] === probe[5] &&
+      k[b + 6] === probe[6] &&
+      k[b + 7] === probe[7]
+    );
+  }
+
   /** True when a new flow needs an eviction first. */
   get full(): boolean {
     return this.count >= this.maxFlows;

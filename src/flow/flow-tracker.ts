@@ -83,6 +83,8 @@ export class FlowTracker {
   private nextSweepUs = 0;
   /** Latest packet time seen, µs: the tracker's clock. */
   nowUs = 0;
+  /** The slot of the last packet's flow (NIL once that flow ended). */
+  private lastSlot = NIL;
 
   // Per-flow state (index = slot; [2 * slot + 0] originator, [2 * slot + 1] responder).
   private flags = new Uint8Array(0);
@@ -190,11 +192,13 @@ export class FlowTracker {
       p[8] = ((info.dstPort << 16) | info.srcPort) >>> 0;
     }
     p[9] = (info.ipVersion << 8) | info.protocol;
-    const h = hashKey(p);
     const tcp = info.protocol === IPPROTO_TCP;
     const flags = tcp ? info.tcpFlags : 0;
 
-    let s = this.slots.find(p, h);
+    // Packets come in runs of one flow (a bulk transfer, a request and its answer): the last
+    // packet's slot is tried before the hash table.
+    let s = this.lastSlot;
+    if (s === NIL || !this.slots.holds(s, p)) s = this.slots.find(p, hashKey(p));
     if (s !== NIL && now - this.lastUs[s]! > this.timeoutUs[this.slots.listOf[s]!]!) {
       // Idle past its timeout, and the sweep has not come round yet: the old session is over.
       this.end(s, this.endReason(s, 'idle'));
@@ -204,7 +208,8 @@ export class FlowTracker {
       this.end(s, this.endReason(s, 'idle'));
       s = NIL;
     }
-    if (s === NIL) s = this.create(p, h, info, srcLow, now);
+    if (s === NIL) s = this.create(p, hashKey(p), info, srcLow, now);
+    this.lastSlot = s;
 
     const fromOrig = srcLow === ((this.flags[s]! & F_ORIG_IS_HI) === 0);
     const d = 2 * s + (fromOrig ? 0 : 1);
@@ -471,6 +476,7 @@ export class FlowTracker {
     } else {
       this.outOfScope++;
     }
+    if (s === this.lastSlot) this.lastSlot = NIL;
     this.slots.release(s);
   }
 

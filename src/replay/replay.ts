@@ -1,10 +1,13 @@
 import { Decoder } from '../decode/decoder.js';
 import { FlowTracker, type FlowTrackerOptions } from '../flow/flow-tracker.js';
+import { replayParallel } from './parallel-replay.js';
 import { readCapture, type CaptureReport } from './read-capture.js';
 
 export interface ReplayOptions extends FlowTrackerOptions {
   /** Awaited after each batch of packets (backpressure from the session sink). */
   afterBatch?: () => Promise<void> | void;
+  /** Decode on a worker thread while this one tracks flows (files only, not stdin). */
+  parallel?: boolean;
 }
 
 export interface ReplayResult {
@@ -19,6 +22,7 @@ export interface ReplayResult {
  * that stops with an error keeps what it delivered and the next file is still read.
  */
 export async function replay(files: string[], options: ReplayOptions): Promise<ReplayResult> {
+  if (options.parallel && !files.includes('-')) return replayParallel(files, options);
   const tracker = new FlowTracker(options);
   const decoder = new Decoder();
   const reports: CaptureReport[] = [];
