@@ -69,6 +69,7 @@ for (const mode of ['read', 'decode'] as const) {
 }
 if (!hasNodePcap()) console.log('node_pcap not installed: `npm install --no-save pcap` to compare against it');
 const replayRow = runCase('replay-case.js', [capture]);
+const replayOneThread = runCase('replay-case.js', [capture, '--single-thread']);
 
 console.log('\n## Capture reader and decoder\n');
 console.log('| case | packets | seconds | packets/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
@@ -77,11 +78,12 @@ for (const [name, r] of rows) {
 }
 
 console.log('\n## End-to-end replay: read, decode, flow table, JSON lines to /dev/null\n');
-console.log('| packets | sessions | seconds | packets/s | sessions/s | peak RSS MiB |\n|---:|---:|---:|---:|---:|---:|');
-const r = replayRow;
-console.log(
-  `| ${r.packets} | ${r.sessions} | ${r.seconds.toFixed(3)} | ${(r.packetsPerSecond / 1e6).toFixed(2)} M | ${(r.sessionsPerSecond! / 1e3).toFixed(0)} k | ${r.peakRssMiB.toFixed(0)} |`,
-);
+console.log('| threads | packets | sessions | seconds | packets/s | sessions/s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|');
+for (const [threads, r] of [['decoding on a worker (default)', replayRow], ['one (--single-thread)', replayOneThread]] as const) {
+  console.log(
+    `| ${threads} | ${r.packets} | ${r.sessions} | ${r.seconds.toFixed(3)} | ${(r.packetsPerSecond / 1e6).toFixed(2)} M | ${(r.sessionsPerSecond! / 1e3).toFixed(0)} k | ${r.peakRssMiB.toFixed(0)} |`,
+  );
+}
 
 // Identity: a 100k-client, 100k-resource org map; look-up cost and replay with the map.
 const orgMapFile = join(out, 'org-100k.json');

@@ -49,24 +49,8 @@ export class FlowSlots {
   /** Finds the slot of a key already written to `probe` (KEY_WORDS words) with hash `h`. */
   find(probe: Uint32Array, h: number): number {
     if (this.capacity === 0) return NIL;
-    const k = this.key;
     for (let s = this.buckets[h & this.bucketMask]!; s !== NIL; s = this.chainNext[s]!) {
-      if (this.hash[s] !== h) continue;
-      const b = s * KEY_WORDS;
-      if (
-        k[b] === probe[0] &&
-        k[b + 1] === probe[1] &&
-        k[b + 2] === probe[2] &&
-        k[b + 3] === probe[3] &&
-        k[b + 4] === probe[4] &&
-        k[b + 5] === probe[5] &&
-        k[b + 6] === probe[6] &&
-        k[b + 7] === probe[7] &&
-        k[b + 8] === probe[8] &&
-        k[b + 9] === probe[9]
-      ) {
-        return s;
-      }
+      if (this.hash[s] === h && this.holds(s, probe)) return s;
     }
     return NIL;
   }
