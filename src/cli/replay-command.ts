@@ -66,6 +66,8 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   let shipper: SinkShipper | null = null;
   const store: SessionStore | null = opts.db
     ? await (await import('../store/session-store.js')).SessionStore.open(opts.db, {
+        // A transaction per DuckDB row group: fewer, larger commits than the daemon's 50,000.
+        flushRows: 131_072,
         outbox: sink !== null,
         onWriteState: (w) =>
           process.stderr.write(
