@@ -75,7 +75,11 @@ export class RingWriter extends RingView {
   }
 
   private waitEmpty(): void {
-    while (Atomics.load(this.header, this.slot) !== EMPTY) Atomics.wait(this.header, this.slot, Atomics.load(this.header, this.slot));
+    // Wait on the state seen, not a second load: the slot may empty between two loads, and a
+    // wait on EMPTY would then sleep for a wake-up that has already been sent.
+    for (let state = Atomics.load(this.header, this.slot); state !== EMPTY; state = Atomics.load(this.header, this.slot)) {
+      Atomics.wait(this.header, this.slot, state);
+    }
   }
 
   private publish(state: number): void {
