@@ -22,7 +22,9 @@ export class IdentityMap {
   private readonly subnets = new PrefixTable<number>();
   private readonly hosts = new PrefixTable<number>();
   private readonly cidrs = new PrefixTable<number>();
-  private readonly compiled = new WeakMap<readonly number[], CompiledResources>();
+  /** Port ranges of each host and CIDR prefix's resources, by entry-list index. */
+  private readonly hostRanges: CompiledResources[];
+  private readonly cidrRanges: CompiledResources[];
 
   constructor(
     readonly orgMap: OrgMap,
@@ -32,9 +34,9 @@ export class IdentityMap {
     for (const s of orgMap.clientSubnets) this.subnets.add(s, 0);
     orgMap.siteResources.forEach((r, i) => r.prefixes.forEach((p) => (r.mode === 'host' ? this.hosts : this.cidrs).add(p, i)));
     // Port ranges per prefix are compiled at load, not on the first flow to each resource.
-    for (const table of [this.hosts, this.cidrs]) {
-      for (const list of table.entryLists()) this.compiled.set(list, compile(list.map((i) => [i, orgMap.siteResources[i]!] as const)));
-    }
+    const ranges = (table: PrefixTable<number>) => table.entryLists().map((list) => compile(list.map((i) => [i, orgMap.siteResources[i]!] as const)));
+    this.hostRanges = ranges(this.hosts);
+    this.cidrRanges = ranges(this.cidrs);
   }
 
   get counts(): { clients: number; siteResources: number; prefixes: number } {
@@ -58,7 +60,7 @@ export class IdentityMap {
   }
 
   private resourceAt(version: 4 | 6, words: readonly number[], protocol: 'tcp' | 'udp', port: number): number {
-    return this.hosts.find(version, words, this.narrowest, protocol, port) ?? this.cidrs.find(version, words, this.narrowest, protocol, port) ?? -1;
+    return this.hosts.find(version, words, this.narrowestHost, protocol, port) ?? this.cidrs.find(version, words, this.narrowestCidr, protocol, port) ?? -1;
   }
 
   /**
@@ -76,15 +78,18 @@ export class IdentityMap {
     return true;
   }
 
-  /** Of one prefix's resources, the one whose port range holding `port` is narrowest. */
-  private readonly narrowest = (entries: readonly number[], protocol: 'tcp' | 'udp', port: number): number | null => {
-    const ranges = this.compiled.get(entries)![protocol];
-    for (let k = 0; k < ranges.length; k++) {
-      const r = ranges[k]!;
-      if (port >= r.lo && port <= r.hi) return r.resource;
-    }
-    return null;
-  };
+  private readonly narrowestHost = (_: readonly number[], protocol: 'tcp' | 'udp', port: number, list: number) => narrowest(this.hostRanges[list]!, protocol, port);
+  private readonly narrowestCidr = (_: readonly number[], protocol: 'tcp' | 'udp', port: number, list: number) => narrowest(this.cidrRanges[list]!, protocol, port);
+}
+
+/** Of one prefix's resources, the one whose port range holding `port` is narrowest. */
+function narrowest(compiled: CompiledResources, protocol: 'tcp' | 'udp', port: number): number | null {
+  const ranges = compiled[protocol];
+  for (let k = 0; k < ranges.length; k++) {
+    const r = ranges[k]!;
+    if (port >= r.lo && port <= r.hi) return r.resource;
+  }
+  return null;
 }
 
 /** A prefix's first entry (clients: addresses are unique per prefix in practice). */

@@ -40,9 +40,9 @@ export class PrefixTable<T> {
   /**
    * Entries of every prefix containing the address, longest prefix first, until `accept`
    * returns a result for one length's entries. `a` and `b` are passed through to `accept`, so
-   * a caller needs no closure per look-up.
+   * a caller needs no closure per look-up; so is the entry list's index (see entryLists).
    */
-  find<R, A, B>(version: 4 | 6, words: readonly number[], accept: (entries: readonly T[], a: A, b: B) => R | null, a: A, b: B): R | null {
+  find<R, A, B>(version: 4 | 6, words: readonly number[], accept: (entries: readonly T[], a: A, b: B, list: number) => R | null, a: A, b: B): R | null {
     const tables = this.tables[version];
     const probe = this.probe;
     for (let i = 0; i < tables.length; i++) {
@@ -50,7 +50,7 @@ export class PrefixTable<T> {
       masked(words, t.length, probe);
       const at = t.get(probe);
       if (at >= 0) {
-        const r = accept(this.lists[at]!, a, b);
+        const r = accept(this.lists[at]!, a, b, at);
         if (r !== null) return r;
       }
     }
