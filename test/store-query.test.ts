@@ -111,7 +111,15 @@ describe('export', () => {
     const store = await SessionStore.open(odd);
     const base = records[0]!;
     const tricky = ['=HYPERLINK("http://x")', '+1', '-2', '@SUM(A1)', '\tx', 'a,b', 'say "hi"', 'plain', ''];
-    const made = tricky.map((t, i) => ({ ...base, sessionId: `odd${i}`, startedAt: base.startedAt + i, userId: t, orgId: t || null }));
+    const made = tricky.map((t, i) => ({
+      ...base,
+      sessionId: `odd${i}`,
+      timestamp: Math.floor(base.startedAt + i),
+      startedAt: base.startedAt + i,
+      endedAt: base.endedAt! + i,
+      userId: t,
+      orgId: t || null,
+    }));
     for (const r of made) store.append(r);
     await store.close();
     const out = join(dir, 'odd.csv');

@@ -509,11 +509,9 @@ export class FlowTracker {
     const history = this.historyText.of(this.history, s * HISTORY_MAX, this.historyLength[s]!);
     const firstUs = this.firstUs[s]!;
     const open = reason === STILL_OPEN;
-    batch.timestamp[i] = Math.floor(firstUs / 1e6);
     batch.protocol[i] = tcp ? 0 : 1;
     batch.startUs[i] = firstUs;
     batch.endUs[i] = open ? NaN : this.lastUs[s]!;
-    batch.durationUs[i] = open ? NaN : Math.round(this.lastUs[s]! - firstUs);
     batch.bytesTx[i] = this.bytes[d]!;
     batch.bytesRx[i] = this.bytes[d + 1]!;
     batch.packetsTx[i] = this.packets[d]!;

@@ -22,11 +22,11 @@ export function hex32(h: number): string {
  * CONN_STATES and END_REASONS. An IPv4 endpoint is held as its address word and port, and its
  * text is made only by whoever needs it; an IPv6 endpoint (rare on a tunnel) and rows made from
  * records keep their text in `sourceText`/`destText`. Likewise the session id is two hash
- * words, or text in `sessionIdText`.
+ * words, or text in `sessionIdText`. Pangolin's `timestamp` and `duration` are not held: they
+ * follow from startUs and endUs, for every writer the same way.
  */
 export class SessionBatch {
   length = 0;
-  readonly timestamp: Float64Array;
   readonly protocol: Uint8Array;
   readonly siteResourceId: Float64Array;
   readonly clientId: Float64Array;
@@ -37,8 +37,6 @@ export class SessionBatch {
   readonly destIp4: Uint32Array;
   readonly destPort: Uint16Array;
   readonly destText: Array<string | null>;
-  /** Microseconds, NaN while open. */
-  readonly durationUs: Float64Array;
   readonly bytesTx: Float64Array;
   readonly bytesRx: Float64Array;
   /** Unix microseconds of the first and last packet (NaN: still open). */
@@ -61,7 +59,6 @@ export class SessionBatch {
   constructor(readonly capacity = BATCH_ROWS) {
     const f64 = () => new Float64Array(capacity);
     const text = () => new Array<string | null>(capacity).fill(null);
-    this.timestamp = f64();
     this.protocol = new Uint8Array(capacity);
     this.siteResourceId = f64();
     this.clientId = f64();
@@ -72,7 +69,6 @@ export class SessionBatch {
     this.destIp4 = new Uint32Array(capacity);
     this.destPort = new Uint16Array(capacity);
     this.destText = text();
-    this.durationUs = f64();
     this.bytesTx = f64();
     this.bytesRx = f64();
     this.startUs = f64();
@@ -99,17 +95,16 @@ export class SessionBatch {
   record(i: number): SessionRecord {
     const startUs = this.startUs[i]!;
     const endUs = this.endUs[i]!;
-    const durationUs = this.durationUs[i]!;
     const reason = this.endReason[i]!;
     return {
-      timestamp: this.timestamp[i]!,
+      timestamp: Math.floor(startUs / 1e6),
       protocol: PROTOCOLS[this.protocol[i]!]!,
       siteResourceId: orNull(this.siteResourceId[i]!),
       clientId: orNull(this.clientId[i]!),
       userId: this.userId[i]!,
       sourceAddr: this.sourceText[i] ?? formatEndpoint(formatIpv4(this.sourceIp4[i]!), this.sourcePort[i]!),
       destAddr: this.destText[i] ?? formatEndpoint(formatIpv4(this.destIp4[i]!), this.destPort[i]!),
-      duration: Number.isNaN(durationUs) ? null : durationUs / 1e6,
+      duration: Number.isNaN(endUs) ? null : (endUs - startUs) / 1e6,
       bytesTx: this.bytesTx[i]!,
       bytesRx: this.bytesRx[i]!,
       startedAt: startUs / 1e6,
@@ -133,17 +128,18 @@ export class SessionBatch {
     return out;
   }
 
-  /** Appends a record as a row (for sessions that exist as records: tests, tools). */
+  /**
+   * Appends a record as a row (for sessions that exist as records: tests, tools). Its
+   * `timestamp` and `duration` are taken to follow from its times, as the flow table makes them.
+   */
   pushRecord(r: SessionRecord): void {
     const i = this.length++;
-    this.timestamp[i] = r.timestamp;
     this.protocol[i] = PROTOCOLS.indexOf(r.protocol);
     this.siteResourceId[i] = r.siteResourceId ?? NaN;
     this.clientId[i] = r.clientId ?? NaN;
     this.userId[i] = r.userId;
     this.sourceText[i] = r.sourceAddr;
     this.destText[i] = r.destAddr;
-    this.durationUs[i] = r.duration === null ? NaN : Math.round(r.duration * 1e6);
     this.bytesTx[i] = r.bytesTx;
     this.bytesRx[i] = r.bytesRx;
     this.startUs[i] = Math.round(r.startedAt * 1e6);
@@ -185,8 +181,7 @@ type NumericColumn = { [K in keyof SessionBatch]: SessionBatch[K] extends Float6
 type NullableTextColumn = 'userId' | 'sourceText' | 'destText' | 'sessionIdText' | 'orgId';
 
 const NUMERIC_COLUMNS: readonly NumericColumn[] = [
-  'timestamp', 'protocol', 'siteResourceId', 'clientId', 'sourceIp4', 'sourcePort', 'destIp4', 'destPort', 'durationUs',
-  'bytesTx', 'bytesRx', 'startUs', 'endUs', 'packetsTx', 'packetsRx', 'missedBytesTx', 'missedBytesRx', 'state',
+  'protocol', 'siteResourceId', 'clientId', 'sourceIp4', 'sourcePort', 'destIp4', 'destPort', 'bytesTx', 'bytesRx', 'startUs', 'endUs', 'packetsTx', 'packetsRx', 'missedBytesTx', 'missedBytesRx', 'state',
   'endReason', 'sessionIdHi', 'sessionIdLo', 'siteId',
 ];
 const NULLABLE_TEXT_COLUMNS: readonly NullableTextColumn[] = ['userId', 'sourceText', 'destText', 'sessionIdText', 'orgId'];

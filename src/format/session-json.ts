@@ -71,7 +71,7 @@ export class JsonLineEncoder {
   private row(b: SessionBatch, i: number): void {
     this.room(ROW_ROOM);
     this.bytes(KEY.timestamp);
-    this.integer(b.timestamp[i]!);
+    this.integer(Math.floor(b.startUs[i]! / 1e6));
     this.bytes(KEY.protocol);
     this.bytes(PROTOCOL_TEXT[b.protocol[i]!]!);
     this.bytes(KEY.siteResourceId);
@@ -85,7 +85,7 @@ export class JsonLineEncoder {
     this.bytes(KEY.destAddr);
     this.endpoint(b.destText[i]!, b.destIp4[i]!, b.destPort[i]!);
     this.bytes(KEY.duration);
-    this.seconds(b.durationUs[i]!);
+    this.seconds(b.endUs[i]! - b.startUs[i]!); // NaN, so null, while open
     this.bytes(KEY.bytesTx);
     this.integer(b.bytesTx[i]!);
     this.bytes(KEY.bytesRx);

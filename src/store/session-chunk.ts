@@ -55,7 +55,6 @@ interface StagedColumn {
  * the JavaScript thread, while the next packets are read.
  */
 const STAGED: readonly StagedColumn[] = [
-  { name: 'timestamp', kind: 'double', nullable: false },
   { name: 'protocol', kind: 'enum', nullable: false, members: PROTOCOLS },
   { name: 'siteResourceId', kind: 'double', nullable: true },
   { name: 'clientId', kind: 'double', nullable: true },
@@ -66,7 +65,6 @@ const STAGED: readonly StagedColumn[] = [
   { name: 'destIp4', kind: 'u32', nullable: false },
   { name: 'destPort', kind: 'u16', nullable: false },
   { name: 'destText', kind: 'text', nullable: true },
-  { name: 'durationUs', kind: 'double', nullable: true },
   { name: 'bytesTx', kind: 'double', nullable: false },
   { name: 'bytesRx', kind: 'double', nullable: false },
   { name: 'startUs', kind: 'double', nullable: false },
@@ -97,14 +95,14 @@ const endpoint = (text: string, ip: string, port: string) =>
 
 /** The `sessions` row of a staged row, column for column. */
 const STORED_ROW = [
-  '"timestamp"::BIGINT',
+  'floor("startUs" / 1000000)::BIGINT',
   '"protocol"',
   '"siteResourceId"::INTEGER',
   '"clientId"::INTEGER',
   '"userId"',
   endpoint('sourceText', 'sourceIp4', 'sourcePort'),
   endpoint('destText', 'destIp4', 'destPort'),
-  '"durationUs" / 1000000',
+  '("endUs" - "startUs") / 1000000',
   '"bytesTx"::BIGINT',
   '"bytesRx"::BIGINT',
   'make_timestamp("startUs"::BIGINT)',
