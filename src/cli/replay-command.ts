@@ -35,6 +35,9 @@ export function number(name: string, text: string, integer = false): number {
   return v;
 }
 
+/** Thrown through the replay to stop it when stdout's reader has gone. */
+class OutputClosed extends Error {}
+
 /** `netlog replay FILE...`: sessions on stdout, a summary on stderr. */
 export async function replayCommand(files: string[], opts: ReplayCommandOptions): Promise<void> {
   if (!SESSION_FORMATS.includes(opts.format as SessionFormat)) {
@@ -98,9 +101,14 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     // Backpressure: stdout's buffer and the store's commits both pace the reading.
     afterBatch: async () => {
       await writer.drain();
+      // stdout's reader went away (`| head`) and nothing else takes the sessions: stop reading.
+      if (writer.closed && !store) throw new OutputClosed();
       await store?.caughtUp();
     },
-  }).finally(() => watcher?.stop());
+  })
+    .catch((e: unknown) => (e instanceof OutputClosed ? null : Promise.reject(e)))
+    .finally(() => watcher?.stop());
+  if (result === null) return; // as `seq 1e9 | head` ends: quietly, status 0
   const { reports, tracker, decoder } = result;
   let failed = false;
   if (store && opts.prune && retentionDays !== undefined) {

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { SessionBatch } from '../flow/session-batch.js';
 import type { SessionRecord } from '../flow/session-record.js';
@@ -11,12 +12,17 @@ export const SESSION_FORMATS: readonly SessionFormat[] = ['jsonl', 'csv', 'table
  * Writes sessions as text to a stream. Batches arrive synchronously from the flow table; their
  * text is gathered (JSON lines as bytes, straight from the batch's columns) and written by
  * `drain`, which waits when the stream pushes back, so a slow reader of stdout bounds memory.
+ * When the reader goes away (`netlog replay ... | head`: EPIPE), the writer is `closed` and
+ * drops what comes after; any other write error is thrown by the next `drain`.
  */
 export class SessionWriter {
   private text = '';
   private readonly json: JsonLineEncoder | null;
   private readonly row: (r: SessionRecord) => string;
   count = 0;
+  /** The stream can take no more (its reader went away, or it failed). */
+  closed = false;
+  private failure: Error | null = null;
 
   constructor(
     private readonly out: Writable,
@@ -26,9 +32,14 @@ export class SessionWriter {
     this.row = format === 'csv' ? sessionCsvRow : format === 'table' ? sessionTableRow : sessionJsonLine;
     if (format === 'csv') this.text = sessionCsvHeader();
     if (format === 'table') this.text = sessionTableHeader();
+    out.on('error', (e: NodeJS.ErrnoException) => {
+      this.closed = true;
+      if (e.code !== 'EPIPE') this.failure = e;
+    });
   }
 
   write = (b: SessionBatch): void => {
+    if (this.closed) return;
     this.count += b.length;
     if (this.json) this.json.encode(b);
     else for (let i = 0; i < b.length; i++) this.text += this.row(b.record(i));
@@ -41,12 +52,15 @@ export class SessionWriter {
   }
 
   drain = async (): Promise<void> => {
+    if (this.failure) throw this.failure;
+    if (this.closed) return;
     let more = true;
     if (this.text.length > 0) {
       more = this.out.write(this.text);
       this.text = '';
     }
     if (this.json && this.json.size > 0) more = this.out.write(this.json.take());
-    if (!more) await new Promise<void>((resolve) => this.out.once('drain', resolve));
+    // A stream that fails while full never drains: the wait ends on the error too.
+    if (!more) await once(this.out, 'drain').catch(() => {});
   };
 }
