@@ -44,8 +44,10 @@ export const WRITE_MEMORY_LIMIT = '256MB';
 /**
  * How far a replay may run ahead of DuckDB, in flushes: DuckDB's inserts and the replay's two
  * threads share the cores, and with room to run ahead each side works while the other waits.
- * On the 20M-packet synthetic capture (2M sessions, flushes of 131,072): 2 -> 12.3 s,
- * 4 -> 10.7 s, 8 -> 9.0 s; 4 bounds what waits at about 90 MB.
+ * `/usr/bin/time netlog replay -q bench/out/peers-synthetic-20m.pcap --db DB` (2M sessions,
+ * flushes of 131,072), three runs each: 4 -> 11.9-16.0 s, 8 -> 9.3-11.7 s with peak RSS up to
+ * 1.0 GB; `npm run bench:peers` has 11.3 s with 4 (median of 3). Two cores make it noisy;
+ * 4 bounds what waits at about 90 MB.
  */
 const PENDING_BATCHES = 4;
 
