@@ -53,6 +53,8 @@ afterAll(async () => {
 
 const rows = () => page.locator('[data-testid="sessions"] tbody tr');
 const ids = () => rows().evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.sessionId!));
+/** Polls up to 10 s: with the whole suite running on two cores a page can take over a second. */
+const poll = <T>(f: () => Promise<T>) => expect.poll(f, { timeout: 10_000 });
 const newestFirst = (a: SessionRecord, b: SessionRecord) => b.startedAt - a.startedAt || (a.sessionId < b.sessionId ? -1 : 1);
 
 describe('the network-logs table in Chromium', () => {
@@ -60,13 +62,13 @@ describe('the network-logs table in Chromium', () => {
     await page.goto(api.url);
     await page.getByTestId('key').fill(fixture.key.org_veth);
     await page.getByTestId('connect').click();
-    await expect.poll(() => page.getByTestId('org').textContent()).toBe('org org_veth');
+    await poll(() => page.getByTestId('org').textContent()).toBe('org org_veth');
     await page.getByTestId('timeStart').fill('2026-11-24T00:00:00');
     await page.getByTestId('timeEnd').fill('2026-11-25T00:00:00');
     await page.getByTestId('timeEnd').dispatchEvent('change');
     const all = fixture.byOrg.org_veth.slice().sort(newestFirst);
-    await expect.poll(ids).toEqual(all.map((r) => r.sessionId));
-    await expect.poll(() => page.getByTestId('range').textContent()).toBe(`1–${all.length} of ${all.length}`);
+    await poll(ids).toEqual(all.map((r) => r.sessionId));
+    await poll(() => page.getByTestId('range').textContent()).toBe(`1–${all.length} of ${all.length}`);
     // Readable figures, exact on hover; names from the org map.
     const first = rows().first().locator('td');
     expect(await first.nth(2).textContent()).toBe(all[0]!.clientId === 21 ? 'bob, build box #21' : '=monitor #22');
@@ -80,29 +82,29 @@ describe('the network-logs table in Chromium', () => {
     expect(options).toEqual(['any', 'bob, build box (#21)', '=monitor (#22)']);
     await page.getByTestId('clientId').selectOption('22');
     const want = fixture.byOrg.org_veth.filter((r) => r.clientId === 22).sort(newestFirst);
-    await expect.poll(ids).toEqual(want.map((r) => r.sessionId));
+    await poll(ids).toEqual(want.map((r) => r.sessionId));
     await page.getByTestId('clientId').selectOption('');
   });
 
   it('pages through the result with Next and Previous', async () => {
     const all = fixture.byOrg.org_veth.slice().sort(newestFirst).map((r) => r.sessionId);
     await page.getByTestId('limit').selectOption('10');
-    await expect.poll(ids).toEqual(all.slice(0, 10));
+    await poll(ids).toEqual(all.slice(0, 10));
     expect(await page.getByTestId('range').textContent()).toBe(`1–10 of ${all.length}`);
     expect(await page.getByTestId('prev').isDisabled()).toBe(true);
     await page.getByTestId('next').click();
-    await expect.poll(ids).toEqual(all.slice(10, 20));
+    await poll(ids).toEqual(all.slice(10, 20));
     expect(await page.getByTestId('range').textContent()).toBe(`11–${all.length} of ${all.length}`);
     expect(await page.getByTestId('next').isDisabled()).toBe(true);
     await page.getByTestId('prev').click();
-    await expect.poll(ids).toEqual(all.slice(0, 10));
+    await poll(ids).toEqual(all.slice(0, 10));
     await page.getByTestId('limit').selectOption('100');
   });
 
   it('downloads the CSV the filters select', async () => {
     await page.getByTestId('clientId').selectOption('21');
     await page.getByTestId('protocol').selectOption('tcp');
-    await expect.poll(async () => (await ids()).length).toBe(fixture.byOrg.org_veth.filter((r) => r.clientId === 21 && r.protocol === 'tcp').length);
+    await poll(async () => (await ids()).length).toBe(fixture.byOrg.org_veth.filter((r) => r.clientId === 21 && r.protocol === 'tcp').length);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
     expect(download.suggestedFilename()).toMatch(/^network-logs-org_veth-.*\.csv$/);
     const csv = readFileSync((await download.path())!, 'utf8');
@@ -119,7 +121,7 @@ describe('the network-logs table in Chromium', () => {
     await page.getByTestId('clientId').selectOption('');
     await page.getByTestId('protocol').selectOption('');
     await page.getByTestId('tab-live').click();
-    await expect.poll(async () => (await ids()).length).toBe(3);
+    await poll(async () => (await ids()).length).toBe(3);
     expect(await rows().first().locator('td').nth(7).textContent()).toBe('open');
     expect(await page.getByTestId('export').isDisabled()).toBe(true);
   });

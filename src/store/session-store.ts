@@ -70,6 +70,8 @@ export class SessionStore {
   /** Sessions waiting for the next write, in batches of BATCH_ROWS (the last one filling). */
   private pending: SessionBatch[] = [];
   private pendingRows = 0;
+  /** Rows of the write in progress: neither pending nor written until it ends. */
+  private writingRows = 0;
   /** Emptied batches kept for reuse, so a steady stream of sessions allocates nothing. */
   private readonly spare: SessionBatch[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -149,9 +151,12 @@ export class SessionStore {
     return result;
   }
 
-  /** Sessions waiting to be written: the next batch, or everything while writes fail. */
+  /**
+   * Sessions not yet written: the next batch, the one being written, or everything while writes
+   * fail; so written + buffered + dropped is every session appended, at any moment.
+   */
   get buffered(): number {
-    return this.pendingRows;
+    return this.pendingRows + this.writingRows;
   }
 
   /**
@@ -235,9 +240,11 @@ export class SessionStore {
       if (rows === 0) return;
       this.pending = [];
       this.pendingRows = 0;
+      this.writingRows = rows;
       try {
         await this.write(batches, rows);
       } catch (e) {
+        this.writingRows = 0;
         this.pending = batches.concat(this.pending);
         this.pendingRows += rows;
         this.writeFailures++;
@@ -285,6 +292,7 @@ export class SessionStore {
       });
     }
     this.written += rows;
+    this.writingRows = 0;
     for (const b of batches) {
       b.clear();
       if (this.spare.length < SPARE_BATCHES) this.spare.push(b);
