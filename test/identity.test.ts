@@ -1,13 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FlowIdentity, IdentityRefs } from '../src/flow/flow-identifier.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
 import { IdentityMap, type Scope } from '../src/identity/identity-map.js';
 import { IdentityRegistry } from '../src/identity/identity-registry.js';
-import { parsePrefix } from '../src/identity/ip-prefix.js';
-import { loadOrgMap } from '../src/identity/org-map.js';
+import { maskWord, parsePrefix, type IpPrefix } from '../src/identity/ip-prefix.js';
+import { loadOrgMap, type OrgMap, type ResolvedResource } from '../src/identity/org-map.js';
 import { OrgMapWatcher } from '../src/identity/org-map-watcher.js';
 import { replay } from '../src/replay/replay.js';
 import { FIXTURES } from './helpers.js';
@@ -47,7 +48,7 @@ describe('matching', () => {
     expect(m.client(...addr('100.90.128.5'))?.clientId).toBe(2);
     const machine = m.client(...addr('100.90.128.9'));
     expect(machine?.clientId).toBe(3);
-    expect(machine?.userId).toBeUndefined();
+    expect(machine?.userId).toBeNull();
     expect(m.client(...addr('fd90::9'))?.clientId).toBe(3);
     expect(m.client(...addr('fd90::8'))).toBeNull();
     expect(m.client(...addr('10.0.0.1'))).toBeNull();
@@ -83,6 +84,96 @@ describe('matching', () => {
     expect(id('fd00::6', 'tcp', 443)).toBe(17);
     expect(id('fd00::6', 'tcp', 444)).toBeNull();
     expect(id('127.0.0.1', 'tcp', 80)).toBe(19); // a hostname, resolved at load
+  });
+});
+
+/**
+ * The look-up tables (hash table per prefix length, port segments) against the rules written
+ * out plainly: random maps whose prefixes overlap, nest and repeat, random ports and protocols.
+ */
+describe('matching agrees with a brute-force reading of the rules', () => {
+  // A small universe, so prefixes overlap: 10.0.0.0/8 and fd00::/16, lengths from both ends.
+  const v4Word = fc.integer({ min: 0, max: 0xffff }).map((x) => ((10 << 24) | ((x & 0x3) << 16) | (x & 0x3f)) >>> 0);
+  const v6Words = fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 7 })).map(([a, b]) => [0xfd000000 | a, 0, b, 7 * b] as const);
+  const prefix = fc.oneof(
+    fc.tuple(v4Word, fc.constantFrom(8, 14, 16, 24, 26, 30, 32)).map(([w, len]): IpPrefix => ({ version: 4, words: [maskWord(w, len), 0, 0, 0], length: len })),
+    fc.tuple(v6Words, fc.constantFrom(16, 64, 96, 120, 128)).map(
+      ([w, len]): IpPrefix => ({ version: 6, words: w.map((x, i) => maskWord(x, Math.max(0, Math.min(32, len - 32 * i)))) as IpPrefix['words'], length: len }),
+    ),
+  );
+  const text = (p: IpPrefix) =>
+    p.version === 4
+      ? `${p.words[0] >>> 24}.${(p.words[0] >>> 16) & 255}.${(p.words[0] >>> 8) & 255}.${p.words[0] & 255}/${p.length}`
+      : `${p.words.flatMap((w) => [(w >>> 16).toString(16), (w & 0xffff).toString(16)]).join(':')}/${p.length}`;
+  const range = fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 12 })).map(([lo, w]): [number, number] => [lo, Math.min(65535, lo + w)]);
+  const resource = fc.record({
+    mode: fc.constantFrom('host' as const, 'cidr' as const),
+    prefix,
+    protocol: fc.constantFrom(undefined, 'tcp' as const, 'udp' as const),
+    portRanges: fc.oneof(fc.constant(null), fc.array(range, { minLength: 1, maxLength: 3 })),
+  });
+  const contains = (p: IpPrefix, version: number, w: readonly number[]) => p.version === version && p.words.every((x, i) => maskWord(w[i]!, Math.max(0, Math.min(32, p.length - 32 * i))) === x);
+
+  function expectedClient(map: OrgMap, version: number, w: readonly number[]): number {
+    let best = -1;
+    let bestLength = -1;
+    map.clients.forEach((c, i) => {
+      for (const a of c.addresses) {
+        const p = parsePrefix(a)!;
+        if (contains(p, version, w) && p.length > bestLength) [best, bestLength] = [i, p.length];
+      }
+    });
+    return best;
+  }
+
+  function expectedResource(map: OrgMap, version: number, w: readonly number[], proto: 'tcp' | 'udp', port: number): number {
+    for (const mode of ['host', 'cidr'] as const) {
+      const lengths = [...new Set(map.siteResources.flatMap((r) => (r.mode === mode && contains(r.prefixes[0]!, version, w) ? [r.prefixes[0]!.length] : [])))].sort((a, b) => b - a);
+      for (const length of lengths) {
+        let best = -1;
+        let bestWidth = Infinity;
+        map.siteResources.forEach((r, i) => {
+          if (r.mode !== mode || r.prefixes[0]!.length !== length || !contains(r.prefixes[0]!, version, w)) return;
+          if (r.protocol !== undefined && r.protocol !== proto) return;
+          for (const [lo, hi] of r.portRanges ?? [[1, 65535]]) if (port >= lo && port <= hi && hi - lo < bestWidth) [best, bestWidth] = [i, hi - lo];
+        });
+        if (best >= 0) return best;
+      }
+    }
+    return -1;
+  }
+
+  it('clients and resources, over 300 random maps', () => {
+    const query = fc.record({ v6: fc.boolean(), v4: v4Word, v6w: v6Words, proto: fc.constantFrom('tcp' as const, 'udp' as const), port: fc.integer({ min: 0, max: 60 }) });
+    fc.assert(
+      fc.property(fc.array(prefix, { maxLength: 12 }), fc.array(resource, { maxLength: 30 }), fc.array(query, { minLength: 20, maxLength: 20 }), (clients, resources, queries) => {
+        const map: OrgMap = {
+          orgId: 'org_p',
+          siteId: 1,
+          retentionDays: 1,
+          clientSubnets: [],
+          clients: clients.map((p, i) => ({ clientId: i + 1, addresses: [text(p)] })),
+          siteResources: resources.map((r, i): ResolvedResource => ({
+            siteResourceId: i + 1,
+            mode: r.mode,
+            destination: text(r.prefix),
+            ...(r.protocol ? { protocol: r.protocol } : {}),
+            prefixes: [r.prefix],
+            portRanges: r.portRanges,
+          })),
+        };
+        const m = new IdentityMap(map, 'all');
+        const refs: IdentityRefs = { generation: 0, client: -1, resource: -1 };
+        for (const q of queries) {
+          const version = q.v6 ? 6 : 4;
+          const w = q.v6 ? [...q.v6w] : [q.v4, 0, 0, 0];
+          m.match(version, w, w, q.proto, q.port, refs);
+          expect(refs.client).toBe(expectedClient(map, version, w));
+          expect(refs.resource).toBe(expectedResource(map, version, w, q.proto, q.port));
+        }
+      }),
+      { numRuns: 300, seed: 20261125 },
+    );
   });
 });
 

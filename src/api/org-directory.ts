@@ -1,4 +1,4 @@
-import type { OrgMap } from '../identity/org-map.js';
+import type { OrgMapNames } from '../identity/org-map.js';
 
 /** Names the API adds to a record: what the dashboard shows instead of bare ids. */
 export interface SessionNames {
@@ -14,7 +14,7 @@ interface OrgNames {
   users: Map<string, { email: string | null; name: string | null }>;
 }
 
-function namesOf(map: OrgMap): OrgNames {
+function namesOf(map: OrgMapNames): OrgNames {
   const clients = new Map<number, string>();
   for (const c of map.clients) if (c.name) clients.set(c.clientId, c.name);
   const resources = new Map<number, string>();
@@ -30,9 +30,9 @@ function namesOf(map: OrgMap): OrgNames {
  * indexes rebuilt only when a map object changes.
  */
 export class OrgDirectory {
-  private readonly cache = new WeakMap<OrgMap, OrgNames>();
+  private readonly cache = new WeakMap<OrgMapNames, OrgNames>();
 
-  constructor(private readonly maps: () => readonly OrgMap[]) {}
+  constructor(private readonly maps: () => readonly OrgMapNames[]) {}
 
   /** Every org map of `orgId` (one per site), newest names win. */
   private orgNames(orgId: string): OrgNames[] {

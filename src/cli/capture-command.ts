@@ -48,7 +48,7 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
   const snaplen = number('snaplen', opts.snaplen, true);
   const bufferBytes = number('buffer-size', opts.bufferSize, true);
   const setup = await openIdentity(opts);
-  const retentionDays = opts.retentionDays !== undefined ? number('retention-days', opts.retentionDays, true) : setup.orgMap?.retentionDays;
+  const retentionDays = opts.retentionDays !== undefined ? number('retention-days', opts.retentionDays, true) : setup.registry?.map.retentionDays;
   if (retentionDays === 0) {
     log('warn', 'network logging is disabled (retention days 0): nothing is captured or recorded');
     return;
@@ -91,7 +91,7 @@ export async function captureCommand(opts: CaptureCommandOptions & Partial<ApiCo
         { listen: opts.listen ?? '127.0.0.1:8080', apiKeys: opts.apiKeys, queryTimeout: opts.queryTimeout ?? '10' },
         {
           reader,
-          directory: new OrgDirectory(() => (setup.registry ? [setup.registry.map.orgMap] : [])),
+          directory: new OrgDirectory(() => (setup.registry ? [setup.registry.map.names] : [])),
           live: () => tracker.openSessions(),
           metrics: captureMetrics(parts, startedAt),
         },

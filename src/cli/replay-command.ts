@@ -45,12 +45,12 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   }
   const { maxFlows, timeouts } = parseFlowOptions(opts);
   const setup = await openIdentity(opts);
-  const { orgMap, registry: identity } = setup;
+  const identity = setup.registry;
   const described = describeIdentity(setup, opts.scope);
   if (described && !opts.quiet) process.stderr.write(`netlog: ${described}\n`);
   // --retention-days overrides the org map's retentionDays.
   const retentionDays =
-    opts.retentionDays !== undefined ? number('retention-days', opts.retentionDays, true) : orgMap?.retentionDays;
+    opts.retentionDays !== undefined ? number('retention-days', opts.retentionDays, true) : identity?.map.retentionDays;
   if (retentionDays === 0) {
     // Pangolin's retentionDays 0: network logging is disabled for the org.
     process.stderr.write('netlog: network logging is disabled (retention days 0): no sessions are recorded\n');

@@ -28,12 +28,6 @@ export class IdentityRegistry implements FlowIdentifier {
   }
 
   describe(generation: number, client: number, resource: number, out: FlowIdentity): void {
-    const org = this.generations[generation]!.orgMap;
-    const c = client >= 0 ? org.clients[client]! : null;
-    out.orgId = org.orgId;
-    out.siteId = org.siteId;
-    out.clientId = c?.clientId ?? null;
-    out.userId = c?.userId ?? null;
-    out.siteResourceId = resource >= 0 ? org.siteResources[resource]!.siteResourceId : null;
+    this.generations[generation]!.describe(client, resource, out);
   }
 }

@@ -82,6 +82,17 @@ export interface OrgMap extends Omit<OrgMapFile, 'siteResources' | 'clientSubnet
   siteResources: ResolvedResource[];
 }
 
+/**
+ * The parts of an org map that name things, for the API: an OrgMap is one, and so is what an
+ * IdentityMap keeps of its map.
+ */
+export interface OrgMapNames {
+  orgId: string;
+  clients: ReadonlyArray<{ clientId: number; name?: string }>;
+  siteResources: ReadonlyArray<{ siteResourceId: number; name?: string }>;
+  users?: readonly UserEntry[];
+}
+
 const pathText = (path: ReadonlyArray<PropertyKey>) =>
   path.reduce<string>((a, p) => (typeof p === 'number' ? `${a}[${p}]` : a ? `${a}.${String(p)}` : String(p)), '') || '(top level)';
 

@@ -1,129 +1,156 @@
-import { maskWord, type IpPrefix } from './ip-prefix.js';
+import type { IpPrefix } from './ip-prefix.js';
+import type { PortSegments } from './port-segments.js';
 
 /**
  * Longest-prefix match over IPv4 and IPv6 prefixes: one hash table per prefix length present,
  * probed from the longest length down. A look-up costs one masked key and one probe per
  * distinct length (a handful in real maps), whatever the number of prefixes, so 100k clients
- * or resources look up as fast as ten. The tables are open addressing over 32-bit words
- * (1 per IPv4 key, 4 per IPv6 key): a look-up allocates nothing.
+ * or resources look up as fast as ten. Each table is open addressing over one Int32Array, the
+ * key words and the value side by side, so a probe touches one cache line; a look-up
+ * allocates nothing. Values are map positions (numbers); each prefix holds a list of them.
  */
-export class PrefixTable<T> {
-  private readonly tables: Record<4 | 6, LengthTable[]> = { 4: [], 6: [] };
-  /** Entry lists, indexed by the tables' values. */
-  private readonly lists: T[][] = [];
-  private readonly probe = new Uint32Array(4);
+export class PrefixTable {
+  private readonly v4: LengthTable[] = [];
+  private readonly v6: LengthTable[] = [];
+  /** Entry lists, indexed by the tables' values; dropped by seal() once the map is built. */
+  private lists: number[][] | null = [];
+  /** Each list's first entry, in a packed array: what a client look-up returns. */
+  private readonly firsts: number[] = [];
   size = 0;
 
-  add(prefix: IpPrefix, value: T): void {
-    const version = prefix.version;
-    let table = this.tables[version].find((t) => t.length === prefix.length);
+  add(prefix: IpPrefix, value: number): void {
+    const lists = this.lists;
+    if (lists === null) throw new Error('PrefixTable.add after seal()');
+    const tables = prefix.version === 4 ? this.v4 : this.v6;
+    let table = tables.find((t) => t.length === prefix.length);
     if (!table) {
-      table = new LengthTable(prefix.length, version === 4 ? 1 : 4);
-      this.tables[version].push(table);
-      this.tables[version].sort((a, b) => b.length - a.length);
+      table = new LengthTable(prefix.version, prefix.length);
+      tables.push(table);
+      tables.sort((a, b) => b.length - a.length);
     }
-    masked(prefix.words, prefix.length, this.probe);
-    const at = table.get(this.probe);
-    if (at >= 0) this.lists[at]!.push(value);
+    const [w0, w1, w2, w3] = prefix.words;
+    const at = table.get(w0 | 0, w1 | 0, w2 | 0, w3 | 0);
+    if (at >= 0) lists[at]!.push(value);
     else {
-      table.set(this.probe, this.lists.length);
-      this.lists.push([value]);
+      table.set(w0 | 0, w1 | 0, w2 | 0, w3 | 0, lists.length);
+      lists.push([value]);
+      this.firsts.push(value);
     }
     this.size++;
   }
 
-  /** Every prefix's entry list (to prepare per-prefix data ahead of look-ups). */
-  entryLists(): readonly T[][] {
-    return this.lists;
+  /**
+   * Ends the building: returns every prefix's entry list (to prepare per-prefix data ahead of
+   * look-ups) and lets them go, one small array per prefix that look-ups do not need.
+   */
+  seal(): readonly number[][] {
+    const lists = this.lists ?? [];
+    this.lists = null;
+    return lists;
   }
 
   /**
-   * Entries of every prefix containing the address, longest prefix first, until `accept`
-   * returns a result for one length's entries. `a` and `b` are passed through to `accept`, so
-   * a caller needs no closure per look-up; so is the entry list's index (see entryLists).
+   * The longest prefix containing the address: with `ports` null, its first entry; otherwise
+   * the entry `ports` selects in that prefix's list for the protocol and port, trying shorter
+   * prefixes while none is selected. -1 when nothing matches.
    */
-  find<R, A, B>(version: 4 | 6, words: readonly number[], accept: (entries: readonly T[], a: A, b: B, list: number) => R | null, a: A, b: B): R | null {
-    const tables = this.tables[version];
-    const probe = this.probe;
+  find(version: 4 | 6, words: readonly number[], ports: PortSegments | null, protocol: number, port: number): number {
+    const tables = version === 4 ? this.v4 : this.v6;
+    const w0 = words[0]!;
+    const w1 = words[1]!;
+    const w2 = words[2]!;
+    const w3 = words[3]!;
     for (let i = 0; i < tables.length; i++) {
       const t = tables[i]!;
-      masked(words, t.length, probe);
-      const at = t.get(probe);
-      if (at >= 0) {
-        const r = accept(this.lists[at]!, a, b, at);
-        if (r !== null) return r;
-      }
+      const at = t.get(w0 & t.mask0, w1 & t.mask1, w2 & t.mask2, w3 & t.mask3);
+      if (at < 0) continue;
+      if (ports === null) return this.firsts[at]!;
+      const r = ports.match(2 * at + protocol, port);
+      if (r >= 0) return r;
     }
-    return null;
+    return -1;
   }
-}
-
-function masked(words: readonly number[], length: number, out: Uint32Array): void {
-  out[0] = maskWord(words[0]!, length);
-  out[1] = maskWord(words[1]!, length - 32);
-  out[2] = maskWord(words[2]!, length - 64);
-  out[3] = maskWord(words[3]!, length - 96);
 }
 
 /** Keys of one prefix length: open addressing, linear probing, grown at half full. */
 class LengthTable {
-  private keys = new Uint32Array(0);
-  private values = new Int32Array(0);
-  private mask = -1;
+  /** Per slot: the key's words (1 for IPv4, 4 for IPv6), then the value + 1 (0: empty). */
+  private cells = new Int32Array(0);
+  private readonly stride: number;
+  private shift = 32;
+  private slotMask = 0;
   private count = 0;
+  /** The prefix's mask, word by word, as int32. */
+  readonly mask0: number;
+  readonly mask1: number;
+  readonly mask2: number;
+  readonly mask3: number;
 
   constructor(
+    version: 4 | 6,
     readonly length: number,
-    private readonly width: number,
   ) {
+    this.stride = version === 4 ? 2 : 5;
+    const mask = (bits: number) => (bits <= 0 ? 0 : bits >= 32 ? -1 : -1 << (32 - bits));
+    this.mask0 = mask(length);
+    this.mask1 = mask(length - 32);
+    this.mask2 = mask(length - 64);
+    this.mask3 = mask(length - 96);
     this.resize(16);
   }
 
-  private slot(key: Uint32Array): number {
-    let h = 0x9747b28c;
-    for (let i = 0; i < this.width; i++) {
-      h = Math.imul(h ^ key[i]!, 0x85ebca6b);
-      h ^= h >>> 13;
+  /** Multiplicative hashing: keys that differ in low bits (neighbouring addresses) spread out. */
+  private slot(k0: number, k1: number, k2: number, k3: number): number {
+    let h = Math.imul(k0, 0x9e3779b1);
+    if (this.stride === 5) {
+      h = Math.imul(h ^ k1 ^ (h >>> 15), 0x85ebca6b);
+      h = Math.imul(h ^ k2 ^ (h >>> 13), 0xc2b2ae35);
+      h = Math.imul(h ^ k3 ^ (h >>> 16), 0x9e3779b1);
     }
-    return (h ^ (h >>> 16)) & this.mask;
+    return h >>> this.shift;
   }
 
-  get(key: Uint32Array): number {
-    const w = this.width;
-    for (let s = this.slot(key); ; s = (s + 1) & this.mask) {
-      const v = this.values[s]!;
-      if (v < 0) return -1;
-      const k = s * w;
-      if (this.keys[k] === key[0] && (w === 1 || (this.keys[k + 1] === key[1] && this.keys[k + 2] === key[2] && this.keys[k + 3] === key[3]))) {
-        return v;
-      }
+  get(k0: number, k1: number, k2: number, k3: number): number {
+    const c = this.cells;
+    const stride = this.stride;
+    for (let s = this.slot(k0, k1, k2, k3); ; s = (s + 1) & this.slotMask) {
+      const at = s * stride;
+      const v = c[at + stride - 1]!;
+      if (v === 0) return -1;
+      if (c[at] === k0 && (stride === 2 || (c[at + 1] === k1 && c[at + 2] === k2 && c[at + 3] === k3))) return v - 1;
     }
   }
 
-  set(key: Uint32Array, value: number): void {
-    if ((this.count + 1) * 2 > this.values.length) this.resize(this.values.length * 2);
-    this.insert(key, value);
+  set(k0: number, k1: number, k2: number, k3: number, value: number): void {
+    if ((this.count + 1) * 2 > this.slotMask + 1) this.resize((this.slotMask + 1) * 2);
+    this.insert(k0, k1, k2, k3, value + 1);
     this.count++;
   }
 
-  private insert(key: Uint32Array, value: number): void {
-    let s = this.slot(key);
-    while (this.values[s]! >= 0) s = (s + 1) & this.mask;
-    this.keys.set(key.subarray(0, this.width), s * this.width);
-    this.values[s] = value;
+  private insert(k0: number, k1: number, k2: number, k3: number, stored: number): void {
+    const c = this.cells;
+    const stride = this.stride;
+    let s = this.slot(k0, k1, k2, k3);
+    while (c[s * stride + stride - 1] !== 0) s = (s + 1) & this.slotMask;
+    const at = s * stride;
+    c[at] = k0;
+    if (stride === 5) {
+      c[at + 1] = k1;
+      c[at + 2] = k2;
+      c[at + 3] = k3;
+    }
+    c[at + stride - 1] = stored;
   }
 
   private resize(slots: number): void {
-    const oldKeys = this.keys;
-    const oldValues = this.values;
-    this.keys = new Uint32Array(slots * this.width);
-    this.values = new Int32Array(slots).fill(-1);
-    this.mask = slots - 1;
-    const key = new Uint32Array(4);
-    for (let s = 0; s < oldValues.length; s++) {
-      if (oldValues[s]! < 0) continue;
-      key.set(oldKeys.subarray(s * this.width, (s + 1) * this.width));
-      this.insert(key, oldValues[s]!);
+    const old = this.cells;
+    const stride = this.stride;
+    this.cells = new Int32Array(slots * stride);
+    this.slotMask = slots - 1;
+    this.shift = 32 - Math.log2(slots);
+    for (let at = 0; at < old.length; at += stride) {
+      const stored = old[at + stride - 1]!;
+      if (stored !== 0) this.insert(old[at]!, stride === 5 ? old[at + 1]! : 0, stride === 5 ? old[at + 2]! : 0, stride === 5 ? old[at + 3]! : 0, stored);
     }
   }
 }
