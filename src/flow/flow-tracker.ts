@@ -3,7 +3,7 @@ import { Fragment, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketI
 import { NetlogError } from '../errors.js';
 import { Endpoint, History, tcpConnState, udpConnState } from './conn-state.js';
 import { FlowSlots, KEY_WORDS, NIL, resized } from './flow-slots.js';
-import type { FlowIdentifier, FlowIdentity, IdentityRefs } from './flow-identifier.js';
+import type { FlowIdentifier, IdentityRefs } from './flow-identifier.js';
 import { HistoryText } from './history-text.js';
 import { BATCH_ROWS, SessionBatch, STILL_OPEN } from './session-batch.js';
 import { CONN_STATES, END_REASONS, type ConnState, type EndReason, type SessionRecord } from './session-record.js';
@@ -108,7 +108,6 @@ export class FlowTracker {
   private idClient = new Int32Array(0);
   private idResource = new Int32Array(0);
   private readonly refs: IdentityRefs = { generation: 0, client: -1, resource: -1 };
-  private readonly who: FlowIdentity = { orgId: null, siteId: null, clientId: null, userId: null, siteResourceId: null };
   private readonly identifier: FlowIdentifier | undefined;
   private readonly origin = [0, 0, 0, 0];
   private readonly responder = [0, 0, 0, 0];
@@ -143,6 +142,7 @@ export class FlowTracker {
       throw new NetlogError('ERR_CONFIG_INVALID', 'FlowTracker needs onSessions or onSession');
     }
     this.identifier = options.identifier;
+    this.batch.identifier = options.identifier ?? null;
     this.slots = new FlowSlots(maxFlows, LISTS, (cap) => this.grow(cap), options.initialFlows);
   }
 
@@ -440,6 +440,7 @@ export class FlowTracker {
   openSessions(): SessionRecord[] {
     const out: SessionRecord[] = [];
     const one = new SessionBatch(1);
+    one.identifier = this.batch.identifier;
     for (let list = 0; list < LISTS; list++) {
       for (let s = this.slots.listHead[list]!; s !== NIL; s = this.slots.listNext[s]!) {
         if (this.idGeneration[s] === -1) continue;
@@ -526,16 +527,11 @@ export class FlowTracker {
     batch.history[i] = history;
     batch.endReason[i] = reason;
     sessionId(firstUs, k, b, batch, i);
-    const generation = this.idGeneration[s]!;
-    if (generation >= 0) {
-      const who = this.who;
-      this.identifier!.describe(generation, this.idClient[s]!, this.idResource[s]!, who);
-      batch.orgId[i] = who.orgId;
-      batch.siteId[i] = who.siteId ?? NaN;
-      batch.clientId[i] = who.clientId ?? NaN;
-      batch.userId[i] = who.userId;
-      batch.siteResourceId[i] = who.siteResourceId ?? NaN;
-    } else {
+    // Identity by reference: resolved by whichever writer needs the values (see SessionBatch).
+    batch.idGeneration[i] = this.idGeneration[s]!;
+    batch.idClient[i] = this.idClient[s]!;
+    batch.idResource[i] = this.idResource[s]!;
+    if (this.idGeneration[s]! < 0) {
       batch.siteId[i] = NaN;
       batch.clientId[i] = NaN;
       batch.siteResourceId[i] = NaN;

@@ -1,4 +1,5 @@
 import { formatEndpoint, formatIpv4 } from '../decode/address.js';
+import type { FlowIdentifier, FlowIdentity } from './flow-identifier.js';
 import { CONN_STATES, END_REASONS, PROTOCOLS, type SessionRecord } from './session-record.js';
 
 /** Rows in a batch the flow table fills: DuckDB's vector size, so one batch is one chunk. */
@@ -24,6 +25,12 @@ export function hex32(h: number): string {
  * records keep their text in `sourceText`/`destText`. Likewise the session id is two hash
  * words, or text in `sessionIdText`. Pangolin's `timestamp` and `duration` are not held: they
  * follow from startUs and endUs, for every writer the same way.
+ *
+ * Identity (orgId, siteId, clientId, userId, siteResourceId) is held by reference in rows the
+ * flow table writes with an org map: the map generation and positions (`idGeneration`,
+ * `idClient`, `idResource`) that `identifier` resolves. Writers that want the values call
+ * resolveIdentity(); the JSON writer turns references into text it made once per client and
+ * resource. A row with a negative idGeneration holds its identity in the value columns.
  */
 export class SessionBatch {
   length = 0;
@@ -55,6 +62,11 @@ export class SessionBatch {
   readonly sessionIdText: Array<string | null>;
   readonly orgId: Array<string | null>;
   readonly siteId: Float64Array;
+  readonly idGeneration: Int32Array;
+  readonly idClient: Int32Array;
+  readonly idResource: Int32Array;
+  /** Resolves the rows' identity references (the flow table's identifier). */
+  identifier: FlowIdentifier | null = null;
 
   constructor(readonly capacity = BATCH_ROWS) {
     const f64 = () => new Float64Array(capacity);
@@ -85,6 +97,9 @@ export class SessionBatch {
     this.sessionIdText = text();
     this.orgId = text();
     this.siteId = f64();
+    this.idGeneration = new Int32Array(capacity).fill(-1);
+    this.idClient = new Int32Array(capacity);
+    this.idResource = new Int32Array(capacity);
   }
 
   get full(): boolean {
@@ -93,6 +108,7 @@ export class SessionBatch {
 
   /** The row as a SessionRecord (for the text formats, the live view and tests). */
   record(i: number): SessionRecord {
+    this.resolveRow(i);
     const startUs = this.startUs[i]!;
     const endUs = this.endUs[i]!;
     const reason = this.endReason[i]!;
@@ -154,10 +170,32 @@ export class SessionBatch {
     this.sessionIdText[i] = r.sessionId;
     this.orgId[i] = r.orgId;
     this.siteId[i] = r.siteId ?? NaN;
+    this.idGeneration[i] = -1;
+  }
+
+  /** Writes the identity of rows held by reference into the value columns. */
+  resolveIdentity(): void {
+    for (let i = 0; i < this.length; i++) this.resolveRow(i);
+  }
+
+  private resolveRow(i: number): void {
+    const generation = this.idGeneration[i]!;
+    if (generation < 0) return;
+    const who = RESOLVED;
+    this.identifier!.describe(generation, this.idClient[i]!, this.idResource[i]!, who);
+    this.orgId[i] = who.orgId;
+    this.siteId[i] = who.siteId ?? NaN;
+    this.clientId[i] = who.clientId ?? NaN;
+    this.userId[i] = who.userId;
+    this.siteResourceId[i] = who.siteResourceId ?? NaN;
+    this.idGeneration[i] = -1;
   }
 
   /** Appends rows [start, start + count) of `from` (a batch about to be reused); room is the caller's care. */
   pushRows(from: SessionBatch, start: number, count: number): void {
+    // References travel as they are while both batches resolve them the same way.
+    if (this.identifier === null) this.identifier = from.identifier;
+    else if (from.identifier !== this.identifier) for (let i = start; i < start + count; i++) from.resolveRow(i);
     const at = this.length;
     for (const name of NUMERIC_COLUMNS) this[name].set(from[name].subarray(start, start + count), at);
     for (const name of NULLABLE_TEXT_COLUMNS) {
@@ -173,18 +211,22 @@ export class SessionBatch {
   clear(): void {
     for (const name of NULLABLE_TEXT_COLUMNS) this[name].fill(null, 0, this.length);
     this.history.fill('', 0, this.length);
+    this.idGeneration.fill(-1, 0, this.length);
     this.length = 0;
   }
 }
 
-type NumericColumn = { [K in keyof SessionBatch]: SessionBatch[K] extends Float64Array | Uint32Array | Uint16Array | Uint8Array ? K : never }[keyof SessionBatch];
+type NumericColumn = { [K in keyof SessionBatch]: SessionBatch[K] extends Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array ? K : never }[keyof SessionBatch];
 type NullableTextColumn = 'userId' | 'sourceText' | 'destText' | 'sessionIdText' | 'orgId';
 
 const NUMERIC_COLUMNS: readonly NumericColumn[] = [
   'protocol', 'siteResourceId', 'clientId', 'sourceIp4', 'sourcePort', 'destIp4', 'destPort', 'bytesTx', 'bytesRx', 'startUs', 'endUs', 'packetsTx', 'packetsRx', 'missedBytesTx', 'missedBytesRx', 'state',
-  'endReason', 'sessionIdHi', 'sessionIdLo', 'siteId',
+  'endReason', 'sessionIdHi', 'sessionIdLo', 'siteId', 'idGeneration', 'idClient', 'idResource',
 ];
 const NULLABLE_TEXT_COLUMNS: readonly NullableTextColumn[] = ['userId', 'sourceText', 'destText', 'sessionIdText', 'orgId'];
+
+/** Scratch for resolveRow: describe() fills it, nothing is allocated per row. */
+const RESOLVED: FlowIdentity = { orgId: null, siteId: null, clientId: null, userId: null, siteResourceId: null };
 
 function orNull(n: number): number | null {
   return Number.isNaN(n) ? null : n;

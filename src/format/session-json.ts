@@ -1,5 +1,6 @@
 import { SessionBatch, STILL_OPEN } from '../flow/session-batch.js';
 import { CONN_STATES, END_REASONS, PROTOCOLS } from '../flow/session-record.js';
+import { Fragment, IdentityJson } from './identity-json.js';
 
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const KEY = {
@@ -50,6 +51,7 @@ const ROW_ROOM = 1024;
 export class JsonLineEncoder {
   private buf = Buffer.allocUnsafe(1 << 20);
   private at = 0;
+  private readonly identity = new IdentityJson();
 
   /** Bytes written and not yet taken. */
   get size(): number {
@@ -74,12 +76,18 @@ export class JsonLineEncoder {
     this.integer(Math.floor(b.startUs[i]! / 1e6));
     this.bytes(KEY.protocol);
     this.bytes(PROTOCOL_TEXT[b.protocol[i]!]!);
-    this.bytes(KEY.siteResourceId);
-    this.integer(b.siteResourceId[i]!);
-    this.bytes(KEY.clientId);
-    this.integer(b.clientId[i]!);
-    this.bytes(KEY.userId);
-    this.text(b.userId[i]!);
+    const generation = b.idGeneration[i]!;
+    if (generation >= 0) {
+      this.fragment(b, generation, Fragment.Resource, b.idResource[i]!);
+      this.fragment(b, generation, Fragment.Client, b.idClient[i]!);
+    } else {
+      this.bytes(KEY.siteResourceId);
+      this.integer(b.siteResourceId[i]!);
+      this.bytes(KEY.clientId);
+      this.integer(b.clientId[i]!);
+      this.bytes(KEY.userId);
+      this.text(b.userId[i]!);
+    }
     this.bytes(KEY.sourceAddr);
     this.endpoint(b.sourceText[i]!, b.sourceIp4[i]!, b.sourcePort[i]!);
     this.bytes(KEY.destAddr);
@@ -116,11 +124,27 @@ export class JsonLineEncoder {
       this.hex(b.sessionIdHi[i]!);
       this.hex(b.sessionIdLo[i]!);
     }
-    this.bytes(KEY.orgId);
-    this.text(b.orgId[i]!);
-    this.bytes(KEY.siteId);
-    this.integer(b.siteId[i]!);
+    if (generation >= 0) this.fragment(b, generation, Fragment.Org, 0);
+    else {
+      this.bytes(KEY.orgId);
+      this.text(b.orgId[i]!);
+      this.bytes(KEY.siteId);
+      this.integer(b.siteId[i]!);
+    }
     this.bytes(KEY.end);
+  }
+
+  /** A row's identity held by reference: text made once per client, resource or org map. */
+  private fragment(b: SessionBatch, generation: number, kind: (typeof Fragment)[keyof typeof Fragment], position: number): void {
+    const ids = this.identity;
+    let from = ids.find(b.identifier!, generation, kind, position);
+    const end = ids.end;
+    this.room(end - from);
+    const src = ids.arena;
+    const buf = this.buf;
+    let at = this.at;
+    while (from < end) buf[at++] = src[from++]!;
+    this.at = at;
   }
 
   private room(n: number): void {

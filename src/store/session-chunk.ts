@@ -37,7 +37,7 @@ export const CREATE_SESSIONS_TABLE = `CREATE TABLE IF NOT EXISTS sessions (
 )`;
 
 type Kind = 'double' | 'u32' | 'u16' | 'enum' | 'text';
-type BatchColumn = Exclude<keyof SessionBatch, 'length' | 'capacity' | 'full' | 'record' | 'records' | 'pushRecord' | 'pushRows' | 'clear'>;
+type BatchColumn = Exclude<keyof SessionBatch, 'length' | 'capacity' | 'full' | 'record' | 'records' | 'pushRecord' | 'pushRows' | 'clear' | 'resolveIdentity' | 'identifier'>;
 
 interface StagedColumn {
   name: BatchColumn;
@@ -152,6 +152,7 @@ export class StagedRowsWriter {
   constructor(private readonly appender: DuckDBAppender) {}
 
   append(b: SessionBatch): void {
+    b.resolveIdentity();
     const rows = b.length;
     if (rows === 0) return;
     if (rows > BATCH_ROWS) throw new Error(`a batch of ${rows} rows is more than a chunk holds`);
