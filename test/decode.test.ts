@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { formatIpv6, Ipv6TextCache } from '../src/decode/address.js';
 import { Fragment, IPPROTO_TCP, IPPROTO_UDP } from '../src/decode/packet-info.js';
 import { isSupportedLinkType } from '../src/decode/link.js';
 import { CORPUS, FIXTURES, ROOT, decodeFile, readTsharkPackets, type DecodedPacket, type TsharkPacket } from './helpers.js';
@@ -141,5 +142,23 @@ describe('decoder on what tshark calls malformed', () => {
       tcpFlags: 0x18,
       payloadLength: 80054 - 14 - 40 - 32,
     });
+  });
+});
+
+describe('IPv6 address text', () => {
+  it('RFC 5952 text, and the cache gives the same text whatever collides in it', () => {
+    expect(formatIpv6(0x20010db8, 0, 0, 1)).toBe('2001:db8::1');
+    expect(formatIpv6(0x20010db8, 0, 1, 0)).toBe('2001:db8::1:0:0'); // the first of two equal runs
+    expect(formatIpv6(0, 0, 0, 0)).toBe('::');
+    expect(formatIpv6(0x20010db8, 0x00010000, 0x00010001, 0x00010001)).toBe('2001:db8:1:0:1:1:1:1'); // one zero group stays
+    const cache = new Ipv6TextCache(4); // four slots: 500 addresses collide all the time
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const seen: number[][] = [];
+    for (let i = 0; i < 2000; i++) {
+      const w = i % 3 === 0 && seen.length > 0 ? seen[next() % seen.length]! : [next(), next() & 0xffff, 0, next() % 3];
+      if (seen.length < 500) seen.push(w);
+      expect(cache.text(w[0]!, w[1]!, w[2]!, w[3]!)).toBe(formatIpv6(w[0]!, w[1]!, w[2]!, w[3]!));
+    }
   });
 });

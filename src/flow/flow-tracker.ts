@@ -1,4 +1,4 @@
-import { formatEndpoint, formatIpv6 } from '../decode/address.js';
+import { Ipv6TextCache } from '../decode/address.js';
 import { Fragment, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from '../decode/packet-info.js';
 import { NetlogError } from '../errors.js';
 import { Endpoint, History, tcpConnState, udpConnState } from './conn-state.js';
@@ -109,6 +109,7 @@ export class FlowTracker {
   private idResource = new Int32Array(0);
   private readonly refs: IdentityRefs = { generation: 0, client: -1, resource: -1 };
   private readonly identifier: FlowIdentifier | undefined;
+  private readonly ipv6Text = new Ipv6TextCache();
   private readonly origin = [0, 0, 0, 0];
   private readonly responder = [0, 0, 0, 0];
   /** Sessions that ended out of scope: counted, never recorded. */
@@ -499,8 +500,9 @@ export class FlowTracker {
     if (k[b + 9]! >>> 8 === 6) {
       batch.sourceIp4[i] = 0;
       batch.destIp4[i] = 0;
-      batch.sourceText[i] = formatEndpoint(formatIpv6(k[o]!, k[o + 1]!, k[o + 2]!, k[o + 3]!), batch.sourcePort[i]!);
-      batch.destText[i] = formatEndpoint(formatIpv6(k[r]!, k[r + 1]!, k[r + 2]!, k[r + 3]!), batch.destPort[i]!);
+      const v6 = this.ipv6Text;
+      batch.sourceText[i] = `[${v6.text(k[o]!, k[o + 1]!, k[o + 2]!, k[o + 3]!)}]:${batch.sourcePort[i]!}`; // as formatEndpoint
+      batch.destText[i] = `[${v6.text(k[r]!, k[r + 1]!, k[r + 2]!, k[r + 3]!)}]:${batch.destPort[i]!}`;
     } else {
       batch.sourceIp4[i] = k[o]!;
       batch.destIp4[i] = k[r]!;
