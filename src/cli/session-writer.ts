@@ -59,7 +59,11 @@ export class SessionWriter {
       more = this.out.write(this.text);
       this.text = '';
     }
-    if (this.json && this.json.size > 0) more = this.out.write(this.json.take());
+    const json = this.json;
+    if (json && json.size > 0) {
+      const chunk = json.take();
+      more = this.out.write(chunk, () => json.recycle(chunk));
+    }
     // A stream that fails while full never drains: the wait ends on the error too.
     if (!more) await once(this.out, 'drain').catch(() => {});
   };
