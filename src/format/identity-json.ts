@@ -1,8 +1,8 @@
 import type { FlowIdentifier, FlowIdentity } from '../flow/flow-identifier.js';
 
 /** Which of a row's identity fragments: the resource's, the client's, or the org's. */
-export const Fragment = { Resource: 0, Client: 1, Org: 2 } as const;
-type FragmentKind = (typeof Fragment)[keyof typeof Fragment];
+export const IdentityFragment = { Resource: 0, Client: 1, Org: 2 } as const;
+export type FragmentKind = (typeof IdentityFragment)[keyof typeof IdentityFragment];
 
 /**
  * JSON text of the identity fields for rows that hold their identity by reference (see
@@ -50,10 +50,10 @@ export class IdentityJson {
 
   private text(identifier: FlowIdentifier, generation: number, kind: FragmentKind, position: number): string {
     const who = this.who;
-    identifier.describe(generation, kind === Fragment.Client ? position : -1, kind === Fragment.Resource ? position : -1, who);
+    identifier.describe(generation, kind === IdentityFragment.Client ? position : -1, kind === IdentityFragment.Resource ? position : -1, who);
     const json = JSON.stringify;
-    if (kind === Fragment.Resource) return `,"siteResourceId":${json(who.siteResourceId)}`;
-    if (kind === Fragment.Client) return `,"clientId":${json(who.clientId)},"userId":${json(who.userId)}`;
+    if (kind === IdentityFragment.Resource) return `,"siteResourceId":${json(who.siteResourceId)}`;
+    if (kind === IdentityFragment.Client) return `,"clientId":${json(who.clientId)},"userId":${json(who.userId)}`;
     return `","orgId":${json(who.orgId)},"siteId":${json(who.siteId)}`;
   }
 

@@ -1,6 +1,6 @@
 import { SessionBatch, STILL_OPEN } from '../flow/session-batch.js';
 import { CONN_STATES, END_REASONS, PROTOCOLS } from '../flow/session-record.js';
-import { Fragment, IdentityJson } from './identity-json.js';
+import { IdentityFragment, IdentityJson, type FragmentKind } from './identity-json.js';
 
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const KEY = {
@@ -89,8 +89,8 @@ export class JsonLineEncoder {
     this.bytes(PROTOCOL_FIELD[b.protocol[i]!]!);
     const generation = b.idGeneration[i]!;
     if (generation >= 0) {
-      this.fragment(b, generation, Fragment.Resource, b.idResource[i]!);
-      this.fragment(b, generation, Fragment.Client, b.idClient[i]!);
+      this.fragment(b, generation, IdentityFragment.Resource, b.idResource[i]!);
+      this.fragment(b, generation, IdentityFragment.Client, b.idClient[i]!);
     } else {
       this.bytes(KEY.siteResourceId);
       this.integer(b.siteResourceId[i]!);
@@ -131,7 +131,7 @@ export class JsonLineEncoder {
       this.hex(b.sessionIdHi[i]!);
       this.hex(b.sessionIdLo[i]!);
     }
-    if (generation >= 0) this.fragment(b, generation, Fragment.Org, 0);
+    if (generation >= 0) this.fragment(b, generation, IdentityFragment.Org, 0);
     else {
       this.bytes(KEY.orgId);
       this.text(b.orgId[i]!);
@@ -142,7 +142,7 @@ export class JsonLineEncoder {
   }
 
   /** A row's identity held by reference: text made once per client, resource or org map. */
-  private fragment(b: SessionBatch, generation: number, kind: (typeof Fragment)[keyof typeof Fragment], position: number): void {
+  private fragment(b: SessionBatch, generation: number, kind: FragmentKind, position: number): void {
     const ids = this.identity;
     let from = ids.find(b.identifier!, generation, kind, position);
     const end = ids.end;
