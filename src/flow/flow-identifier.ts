@@ -22,6 +22,10 @@ export interface IdentityRefs {
 export interface FlowIdentifier {
   /** Fills `out`; false when the session is out of scope (counted, not recorded). */
   identify(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number, out: IdentityRefs): boolean;
-  /** Writes the identity into `out` (reused by the caller: nothing is allocated per session). */
+  /**
+   * Writes the identity into `out` (reused by the caller: nothing is allocated per session).
+   * Client fields follow from `client` alone, siteResourceId from `resource`, orgId and siteId
+   * from the generation: writers may ask for each part on its own (-1 for the others).
+   */
   describe(generation: number, client: number, resource: number, out: FlowIdentity): void;
 }
