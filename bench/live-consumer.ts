@@ -18,16 +18,30 @@ const require = createRequire(import.meta.url);
 const decoder = new Decoder();
 let packets = 0;
 let drops: unknown = null;
-// When the consumer handled its first and its latest packet: its own rate, whatever the sender's.
+// Counting starts at SIGUSR1, which the bench sends just before it starts tcpreplay: a veth
+// coming up used to send packets of its own, and timing from those counted the wait for
+// tcpreplay as capture time. From then on: when the consumer handled its first and its latest
+// packet, and the CPU it used, which says how far from busy it was.
+let started = false;
+let packetsBefore = 0;
 let firstAt = 0;
 let lastAt = 0;
+let cpuAtStart = process.cpuUsage();
+process.on('SIGUSR1', () => {
+  started = true;
+  packetsBefore = packets;
+  cpuAtStart = process.cpuUsage();
+});
 const seen = () => {
+  if (!started) return;
   lastAt = performance.now();
   if (firstAt === 0) firstAt = lastAt;
 };
 const report = () => {
+  const cpu = process.cpuUsage(cpuAtStart);
+  const handled = packets - packetsBefore;
   const seconds = (lastAt - firstAt) / 1000;
-  process.stdout.write(JSON.stringify({ kind, packets, decoded: decoder.counts[0], drops, seconds, packetsPerSecond: packets / seconds }) + '\n');
+  process.stdout.write(JSON.stringify({ kind, packets, handled, decoded: decoder.counts[0], drops, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n');
   process.exit(0);
 };
 
@@ -42,6 +56,7 @@ if (kind === 'netlog' || kind === 'netlog-decode') {
       if (decoder.decodeAt(batch, i) === Skip.NONE && tracker) tracker.packet(decoder.info, batch.tsSec[i]!, batch.tsNsec[i]!);
     }
     tracker?.deliver();
+    packets = source.stats.packets;
     seen();
   }
   packets = source.stats.packets;
