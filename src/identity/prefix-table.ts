@@ -72,7 +72,10 @@ export class PrefixTable {
   }
 }
 
-/** Keys of one prefix length: open addressing, linear probing, grown at half full. */
+/**
+ * Keys of one prefix length: open addressing, linear probing, grown at three quarters full.
+ * (At half, the 100k clients of the bench map took 2 MB, missing the core's cache more.)
+ */
 class LengthTable {
   /** Per slot: the key's words (1 for IPv4, 4 for IPv6), then the value + 1 (0: empty). */
   private cells = new Int32Array(0);
@@ -122,7 +125,7 @@ class LengthTable {
   }
 
   set(k0: number, k1: number, k2: number, k3: number, value: number): void {
-    if ((this.count + 1) * 2 > this.slotMask + 1) this.resize((this.slotMask + 1) * 2);
+    if ((this.count + 1) * 4 > (this.slotMask + 1) * 3) this.resize((this.slotMask + 1) * 2);
     this.insert(k0, k1, k2, k3, value + 1);
     this.count++;
   }
