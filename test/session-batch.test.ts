@@ -36,9 +36,12 @@ function encoded(batches: SessionBatch[]): string {
 describe('sessions in batches', () => {
   it('the batch path and the record-at-a-time path give the same sessions, and JSON lines byte for byte', async () => {
     const pcaps = readdirSync(FIXTURES).filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join(FIXTURES, f));
-    const registry = new IdentityRegistry(new IdentityMap(await loadOrgMap(join(FIXTURES, 'org-maps', 'veth.json')), 'all'));
+    const orgMap = await loadOrgMap(join(FIXTURES, 'org-maps', 'veth.json'));
+    const registry = new IdentityRegistry(new IdentityMap(orgMap, 'all'));
+    // Scope resources drops rows out of scope from full batches at delivery (dropRows).
+    const resourcesOnly = new IdentityRegistry(new IdentityMap(orgMap, 'resources'));
     let identified = 0;
-    for (const identifier of [undefined, registry]) {
+    for (const identifier of [undefined, registry, resourcesOnly]) {
       for (const file of pcaps) {
         const { batches, records } = await batchesOf([file], identifier);
         // Encoded first: records() resolves identity references into values in place.
@@ -101,5 +104,9 @@ describe('sessions in batches', () => {
     for (const r of odd) b.pushRecord(r);
     expect(b.records()).toEqual(odd);
     expect(encoded([b])).toBe(odd.map(sessionJsonLine).join(''));
+    // dropRows keeps the others in order, and clears what it leaves behind.
+    b.dropRows(Uint8Array.from([1, 0, 1, 0]));
+    expect(b.records()).toEqual([odd[1], odd[3]]);
+    expect(b.sessionIdText.slice(2, 4)).toEqual([null, null]);
   });
 });
