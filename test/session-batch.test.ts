@@ -38,7 +38,6 @@ describe('sessions in batches', () => {
     const pcaps = readdirSync(FIXTURES).filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join(FIXTURES, f));
     const orgMap = await loadOrgMap(join(FIXTURES, 'org-maps', 'veth.json'));
     const registry = new IdentityRegistry(new IdentityMap(orgMap, 'all'));
-    // Scope resources drops rows out of scope from full batches at delivery (dropRows).
     const resourcesOnly = new IdentityRegistry(new IdentityMap(orgMap, 'resources'));
     let identified = 0;
     for (const identifier of [undefined, registry, resourcesOnly]) {
@@ -104,9 +103,5 @@ describe('sessions in batches', () => {
     for (const r of odd) b.pushRecord(r);
     expect(b.records()).toEqual(odd);
     expect(encoded([b])).toBe(odd.map(sessionJsonLine).join(''));
-    // dropRows keeps the others in order, and clears what it leaves behind.
-    b.dropRows(Uint8Array.from([1, 0, 1, 0]));
-    expect(b.records()).toEqual([odd[1], odd[3]]);
-    expect(b.sessionIdText.slice(2, 4)).toEqual([null, null]);
   });
 });

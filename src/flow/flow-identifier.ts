@@ -15,17 +15,13 @@ export interface IdentityRefs {
 }
 
 /**
- * Asked once per flow, with its originator and responder, in the org map generation that was
- * in force when the flow began: the flow keeps the identity it started with whatever reloads
- * happen later. The flow table asks when it writes the flow's row, a batch of rows at a time
- * (look-ups in a row find their tables in the cache; between packets they missed). Implemented
- * by the identity stage; declared here so the flow stage does not import a later one.
+ * Asked once per new flow, with its originator and responder. The flow stores the refs, so it
+ * keeps the identity it started with whatever reloads happen later. Implemented by the identity
+ * stage; declared here so the flow stage does not import a later one.
  */
 export interface FlowIdentifier {
-  /** The generation in force now, for a flow that begins now. */
-  current(): number;
-  /** Fills `out` from that generation's map; false when the session is out of scope (counted, not recorded). */
-  identifyIn(generation: number, version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number, out: IdentityRefs): boolean;
+  /** Fills `out`; false when the session is out of scope (counted, not recorded). */
+  identify(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number, out: IdentityRefs): boolean;
   /**
    * Writes the identity into `out` (reused by the caller: nothing is allocated per session).
    * Client fields follow from `client` alone, siteResourceId from `resource`, orgId and siteId

@@ -102,11 +102,8 @@ export class FlowTracker {
   private historySeen = new Uint32Array(0);
   private history = new Uint8Array(0);
   private historyLength = new Uint8Array(0);
-  /**
-   * Identity refs of the flow: the org map generation (-1 out of scope, -2 no identifier) and
-   * the client's and resource's positions in it. The generation is taken when the flow begins;
-   * the positions are looked up when its row is written (idClient ID_PENDING until then).
-   */
+  /** Identity refs of the flow: the org map generation (-1 out of scope, -2 no identifier) and
+   *  the client's and resource's positions in it. */
   private idGeneration = new Int32Array(0);
   private idClient = new Int32Array(0);
   private idResource = new Int32Array(0);
@@ -115,12 +112,6 @@ export class FlowTracker {
   private readonly ipv6Text = new Ipv6TextCache();
   private readonly origin = [0, 0, 0, 0];
   private readonly responder = [0, 0, 0, 0];
-  /** Rows of `batch` whose identity is still to be looked up: originator and responder words
-   *  (8 per row) and IP version, kept from the flow's key when its row was written. */
-  private pendingWords: Uint32Array;
-  private readonly pendingVersion: Uint8Array;
-  private pendingRows = 0;
-  private readonly dropRow: Uint8Array;
   /** Sessions that ended out of scope: counted, never recorded. */
   outOfScope = 0;
 
@@ -153,9 +144,6 @@ export class FlowTracker {
     }
     this.identifier = options.identifier;
     this.batch.identifier = options.identifier ?? null;
-    this.pendingWords = new Uint32Array(8 * this.batch.capacity);
-    this.pendingVersion = new Uint8Array(this.batch.capacity);
-    this.dropRow = new Uint8Array(this.batch.capacity);
     this.slots = new FlowSlots(maxFlows, LISTS, (cap) => this.grow(cap), options.initialFlows);
   }
 
@@ -280,67 +268,26 @@ export class FlowTracker {
     this.historySeen[s] = 0;
     this.historyLength[s] = 0;
     if (flipped) this.addHistory(s, History.FLIPPED, true);
-    if (this.identifier) {
-      this.idGeneration[s] = this.identifier.current();
-      this.idClient[s] = ID_PENDING;
-    } else {
-      this.idGeneration[s] = -2;
-    }
+    if (this.identifier) this.identify(s, info, senderIsOrig);
+    else this.idGeneration[s] = -2;
     return s;
   }
 
-  /** Looks up an open flow's identity now (for the live view), from its key. */
-  private identifySlot(s: number): void {
-    const k = this.slots.key;
-    const b = s * KEY_WORDS;
-    const f = this.flags[s]!;
-    const o = f & F_ORIG_IS_HI ? b + 4 : b;
-    const r = f & F_ORIG_IS_HI ? b : b + 4;
-    for (let j = 0; j < 4; j++) {
-      this.origin[j] = k[o + j]!;
-      this.responder[j] = k[r + j]!;
-    }
-    const ports = k[b + 8]!;
-    const responderPort = f & F_ORIG_IS_HI ? ports >>> 16 : ports & 0xffff;
+  /** Asks the identifier once, with the originator and responder of the new flow. */
+  private identify(s: number, info: PacketInfo, senderIsOrig: boolean): void {
+    const o = this.origin;
+    const r = this.responder;
+    const a = senderIsOrig ? o : r;
+    const b = senderIsOrig ? r : o;
+    a[0] = info.src0; a[1] = info.src1; a[2] = info.src2; a[3] = info.src3;
+    b[0] = info.dst0; b[1] = info.dst1; b[2] = info.dst2; b[3] = info.dst3;
+    const responderPort = senderIsOrig ? info.dstPort : info.srcPort;
+    const version = info.ipVersion === 6 ? 6 : 4;
     const refs = this.refs;
-    const inScope = this.identifier!.identifyIn(this.idGeneration[s]!, k[b + 9]! >>> 8 === 6 ? 6 : 4, this.origin, this.responder, f & F_TCP ? 'tcp' : 'udp', responderPort, refs);
+    const inScope = this.identifier!.identify(version, o, r, info.protocol === IPPROTO_TCP ? 'tcp' : 'udp', responderPort, refs);
     this.idGeneration[s] = inScope ? refs.generation : -1;
     this.idClient[s] = refs.client;
     this.idResource[s] = refs.resource;
-  }
-
-  /**
-   * Looks up the identity of the batch's pending rows, one after another, and drops the rows
-   * out of scope (counted). In a row the look-ups find the org map's tables in the cache: done
-   * one per new flow between packets they took 0.43 µs each during the bench replay.
-   */
-  private identifyRows(): void {
-    const batch = this.batch;
-    const words = this.pendingWords;
-    const o = this.origin;
-    const r = this.responder;
-    const refs = this.refs;
-    let dropped = 0;
-    for (let i = 0; i < batch.length; i++) {
-      this.dropRow[i] = 0;
-      if (batch.idClient[i] !== ID_PENDING) continue;
-      const at = 8 * i;
-      o[0] = words[at]!; o[1] = words[at + 1]!; o[2] = words[at + 2]!; o[3] = words[at + 3]!;
-      r[0] = words[at + 4]!; r[1] = words[at + 5]!; r[2] = words[at + 6]!; r[3] = words[at + 7]!;
-      const version = this.pendingVersion[i] === 6 ? 6 : 4;
-      const inScope = this.identifier!.identifyIn(batch.idGeneration[i]!, version, o, r, batch.protocol[i] === 0 ? 'tcp' : 'udp', batch.destPort[i]!, refs);
-      batch.idClient[i] = refs.client;
-      batch.idResource[i] = refs.resource;
-      if (!inScope) {
-        this.dropRow[i] = 1;
-        dropped++;
-      }
-    }
-    this.pendingRows = 0;
-    if (dropped > 0) {
-      this.outOfScope += dropped;
-      batch.dropRows(this.dropRow);
-    }
   }
 
   private tcpPacket(s: number, d: number, fromOrig: boolean, info: PacketInfo): void {
@@ -497,7 +444,6 @@ export class FlowTracker {
     one.identifier = this.batch.identifier;
     for (let list = 0; list < LISTS; list++) {
       for (let s = this.slots.listHead[list]!; s !== NIL; s = this.slots.listNext[s]!) {
-        if (this.idClient[s] === ID_PENDING && this.idGeneration[s]! >= 0) this.identifySlot(s);
         if (this.idGeneration[s] === -1) continue;
         one.clear();
         this.writeRow(s, STILL_OPEN, one);
@@ -509,7 +455,6 @@ export class FlowTracker {
 
   /** Hands on the sessions ended since the last delivery, if any. */
   deliver(): void {
-    if (this.pendingRows > 0) this.identifyRows();
     if (this.batch.length === 0) return;
     this.onSessions(this.batch);
     this.batch.clear();
@@ -542,8 +487,6 @@ export class FlowTracker {
    * Numbers only, except the history (shared strings) and an IPv6 endpoint's text.
    */
   private writeRow(s: number, reason: number, batch: SessionBatch): void {
-    // Only the tracker's own batch looks identities up at delivery; any other gets them now.
-    if (batch !== this.batch && this.idClient[s] === ID_PENDING && this.idGeneration[s]! >= 0) this.identifySlot(s);
     const i = batch.length++;
     const k = this.slots.key;
     const b = s * KEY_WORDS;
@@ -590,17 +533,6 @@ export class FlowTracker {
     batch.idGeneration[i] = this.idGeneration[s]!;
     batch.idClient[i] = this.idClient[s]!;
     batch.idResource[i] = this.idResource[s]!;
-    if (this.idClient[s] === ID_PENDING && this.idGeneration[s]! >= 0) {
-      // Looked up at delivery, with the rest of the batch (identifyRows).
-      const w = this.pendingWords;
-      const at = 8 * i;
-      for (let j = 0; j < 4; j++) {
-        w[at + j] = k[o + j]!;
-        w[at + 4 + j] = k[r + j]!;
-      }
-      this.pendingVersion[i] = k[b + 9]! >>> 8;
-      this.pendingRows++;
-    }
     if (this.idGeneration[s]! < 0) {
       batch.siteId[i] = NaN;
       batch.clientId[i] = NaN;
@@ -608,9 +540,6 @@ export class FlowTracker {
     }
   }
 }
-
-/** idClient of a flow whose identity is looked up when its row is written. */
-const ID_PENDING = -3;
 
 const CONN_STATE_CODE = Object.fromEntries(CONN_STATES.map((c, i) => [c, i])) as Record<ConnState, number>;
 const END_REASON_CODE = Object.fromEntries(END_REASONS.map((c, i) => [c, i])) as Record<EndReason, number>;

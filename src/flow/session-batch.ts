@@ -207,24 +207,6 @@ export class SessionBatch {
     this.length = at + count;
   }
 
-  /** Removes the rows whose byte in `drop` is set; the others keep their order. */
-  dropRows(drop: Uint8Array): void {
-    let kept = 0;
-    for (let i = 0; i < this.length; i++) {
-      if (drop[i]) continue;
-      if (kept !== i) {
-        for (const name of NUMERIC_COLUMNS) this[name][kept] = this[name][i]!;
-        for (const name of NULLABLE_TEXT_COLUMNS) this[name][kept] = this[name][i]!;
-        this.history[kept] = this.history[i]!;
-      }
-      kept++;
-    }
-    for (const name of NULLABLE_TEXT_COLUMNS) this[name].fill(null, kept, this.length);
-    this.history.fill('', kept, this.length);
-    this.idGeneration.fill(-1, kept, this.length);
-    this.length = kept;
-  }
-
   /** Empties the batch; text references are dropped so the strings can be collected. */
   clear(): void {
     for (const name of NULLABLE_TEXT_COLUMNS) this[name].fill(null, 0, this.length);

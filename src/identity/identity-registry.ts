@@ -22,18 +22,9 @@ export class IdentityRegistry implements FlowIdentifier {
     this.generations.push(map);
   }
 
-  current(): number {
-    return this.generations.length - 1;
-  }
-
-  identifyIn(generation: number, version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number, out: IdentityRefs): boolean {
-    out.generation = generation;
-    return this.generations[generation]!.match(version, origin, responder, protocol, responderPort, out);
-  }
-
-  /** identifyIn the generation in force now. */
   identify(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number, out: IdentityRefs): boolean {
-    return this.identifyIn(this.current(), version, origin, responder, protocol, responderPort, out);
+    out.generation = this.generations.length - 1;
+    return this.map.match(version, origin, responder, protocol, responderPort, out);
   }
 
   describe(generation: number, client: number, resource: number, out: FlowIdentity): void {
