@@ -30,8 +30,34 @@ async function batchesOf(files: string[], identifier?: IdentityRegistry): Promis
 function encoded(batches: SessionBatch[]): string {
   const encoder = new JsonLineEncoder();
   for (const b of batches) encoder.encode(b);
-  return encoder.take().toString('utf8');
+  return Buffer.concat(encoder.take()).toString('utf8');
 }
+
+/** A record with every odd value a writer must get right (escapes, big numbers, nulls). */
+const ODD_BASE: SessionRecord = {
+  timestamp: 1764028800,
+  protocol: 'tcp',
+  siteResourceId: 7,
+  clientId: 21,
+  userId: 'say "hi" \u00e9\u2028',
+  sourceAddr: '[fd90::2]:51000',
+  destAddr: '10.0.0.1:443',
+  duration: 0.000001,
+  bytesTx: 2 ** 40 + 3,
+  bytesRx: 0,
+  startedAt: 1764028800.000001,
+  endedAt: 1764028800.000002,
+  packetsTx: 3_000_000_000,
+  packetsRx: 1,
+  missedBytesTx: 0,
+  missedBytesRx: 5,
+  state: 'SF',
+  history: 'ShADadFf',
+  endReason: 'fin',
+  sessionId: 'odd\tid',
+  orgId: null,
+  siteId: null,
+};
 
 describe('sessions in batches', () => {
   it('the batch path and the record-at-a-time path give the same sessions, and JSON lines byte for byte', async () => {
@@ -68,30 +94,7 @@ describe('sessions in batches', () => {
   });
 
   it('rows made from records keep their text, nulls and large numbers, and encode as JSON.stringify does', () => {
-    const base: SessionRecord = {
-      timestamp: 1764028800,
-      protocol: 'tcp',
-      siteResourceId: 7,
-      clientId: 21,
-      userId: 'say "hi" \u00e9\u2028',
-      sourceAddr: '[fd90::2]:51000',
-      destAddr: '10.0.0.1:443',
-      duration: 0.000001,
-      bytesTx: 2 ** 40 + 3,
-      bytesRx: 0,
-      startedAt: 1764028800.000001,
-      endedAt: 1764028800.000002,
-      packetsTx: 3_000_000_000,
-      packetsRx: 1,
-      missedBytesTx: 0,
-      missedBytesRx: 5,
-      state: 'SF',
-      history: 'ShADadFf',
-      endReason: 'fin',
-      sessionId: 'odd\tid',
-      orgId: null,
-      siteId: null,
-    };
+    const base = ODD_BASE;
     const odd: SessionRecord[] = [
       base,
       { ...base, startedAt: 1, endedAt: 1.5, duration: 0.5, timestamp: 1 },
@@ -103,5 +106,23 @@ describe('sessions in batches', () => {
     for (const r of odd) b.pushRecord(r);
     expect(b.records()).toEqual(odd);
     expect(encoded([b])).toBe(odd.map(sessionJsonLine).join(''));
+  });
+
+  it('output past one buffer comes out whole and in order, lines split across chunks included', () => {
+    const base = ODD_BASE;
+    // ~4 MB of lines (past the 1 MiB buffer several times), one of them with a 2 MB user id.
+    const records: SessionRecord[] = Array.from({ length: 8000 }, (_, i) => ({ ...base, bytesTx: i, userId: i === 4000 ? 'u'.repeat(2_000_000) : `user_${i}` }));
+    const batches: SessionBatch[] = [];
+    for (let i = 0; i < records.length; i += 2048) {
+      const b = new SessionBatch(2048);
+      for (const r of records.slice(i, i + 2048)) b.pushRecord(r);
+      batches.push(b);
+    }
+    const encoder = new JsonLineEncoder();
+    for (const b of batches) encoder.encode(b);
+    const chunks = encoder.take();
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(records.map(sessionJsonLine).join(''));
+    expect(encoder.size).toBe(0);
   });
 });

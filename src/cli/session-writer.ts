@@ -60,10 +60,7 @@ export class SessionWriter {
       this.text = '';
     }
     const json = this.json;
-    if (json && json.size > 0) {
-      const chunk = json.take();
-      more = this.out.write(chunk, () => json.recycle(chunk));
-    }
+    if (json && json.size > 0) for (const chunk of json.take()) more = this.out.write(chunk, () => json.recycle(chunk));
     // A stream that fails while full never drains: the wait ends on the error too.
     if (!more) await once(this.out, 'drain').catch(() => {});
   };
