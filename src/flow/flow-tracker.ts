@@ -1,4 +1,4 @@
-import { Ipv6TextCache } from '../decode/address.js';
+import { formatEndpoint, Ipv6TextCache } from '../decode/address.js';
 import { Fragment, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from '../decode/packet-info.js';
 import { NetlogError } from '../errors.js';
 import { Endpoint, History, tcpConnState, udpConnState } from './conn-state.js';
@@ -501,8 +501,8 @@ export class FlowTracker {
       batch.sourceIp4[i] = 0;
       batch.destIp4[i] = 0;
       const v6 = this.ipv6Text;
-      batch.sourceText[i] = `[${v6.text(k[o]!, k[o + 1]!, k[o + 2]!, k[o + 3]!)}]:${batch.sourcePort[i]!}`; // as formatEndpoint
-      batch.destText[i] = `[${v6.text(k[r]!, k[r + 1]!, k[r + 2]!, k[r + 3]!)}]:${batch.destPort[i]!}`;
+      batch.sourceText[i] = formatEndpoint(v6.text(k[o]!, k[o + 1]!, k[o + 2]!, k[o + 3]!), batch.sourcePort[i]!);
+      batch.destText[i] = formatEndpoint(v6.text(k[r]!, k[r + 1]!, k[r + 2]!, k[r + 3]!), batch.destPort[i]!);
     } else {
       batch.sourceIp4[i] = k[o]!;
       batch.destIp4[i] = k[r]!;

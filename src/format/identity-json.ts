@@ -7,8 +7,8 @@ export type FragmentKind = (typeof IdentityFragment)[keyof typeof IdentityFragme
 /**
  * JSON text of the identity fields for rows that hold their identity by reference (see
  * SessionBatch), made once per org map generation, client and resource, and kept in one
- * arena. A row then costs three byte copies, where formatting five fields from the org map's
- * objects cost a cache miss or two per object (`npm run bench`, identity section). The text is
+ * arena. A row then costs three byte copies instead of five values read out of the org map and
+ * formatted. The text is
  * JSON.stringify's, keys included, so lines stay byte-equal to JSON.stringify(record):
  *   Resource: ,"siteResourceId":ID            Client: ,"clientId":ID,"userId":"USER"
  *   Org:      ","orgId":"ORG","siteId":ID      (the quote closes the sessionId before it)

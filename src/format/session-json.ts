@@ -40,7 +40,7 @@ const SPARE_BUFFERS = 4;
 const ROW_ROOM = 1024;
 
 /**
- * Session rows as JSON lines, written byte by byte into one buffer: the same bytes as
+ * Session rows as JSON lines, written byte by byte into buffers: the same bytes as
  * `JSON.stringify(record) + '\n'` (the field order of SessionRecord, numbers as JavaScript
  * prints them), without a record or a string per session. Times are whole microseconds, so
  * seconds are written as digits, a point and the fraction without trailing zeros, which is

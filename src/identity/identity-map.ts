@@ -104,7 +104,7 @@ export class IdentityMap {
   match(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number, out: IdentityRefs): boolean {
     const client = this.clients.find(version, origin, null, 0, 0);
     const fromClient = client >= 0 || this.subnets.find(version, origin, null, 0, 0) >= 0;
-    const resource = fromClient || this.scope === 'all' ? this.resourceAt(version, responder, protocol === 'tcp' ? 0 : 1, responderPort) : -1;
+    const resource = fromClient || this.scope === 'all' ? this.resourceAt(version, responder, PROTOCOL_INDEX[protocol], responderPort) : -1;
     out.client = client;
     out.resource = resource;
     if (this.scope === 'resources') return fromClient && resource >= 0;

@@ -1,4 +1,4 @@
-import type { IpPrefix } from './ip-prefix.js';
+import { maskWord, type IpPrefix } from './ip-prefix.js';
 import type { PortSegments } from './port-segments.js';
 
 /**
@@ -94,7 +94,7 @@ class LengthTable {
     readonly length: number,
   ) {
     this.stride = version === 4 ? 2 : 5;
-    const mask = (bits: number) => (bits <= 0 ? 0 : bits >= 32 ? -1 : -1 << (32 - bits));
+    const mask = (bits: number) => maskWord(0xffffffff, bits) | 0;
     this.mask0 = mask(length);
     this.mask1 = mask(length - 32);
     this.mask2 = mask(length - 64);

@@ -112,7 +112,7 @@ export class RingReader extends RingView {
     }
   }
 
-  /** Packet `i` of the current slot into `info`; its timestamp as [seconds, nanoseconds] in `ts`. */
+  /** Packet `i` of the current slot into `info` (its timestamp: tsSec(i), tsNsec(i)). */
   read(i: number, info: PacketInfo): void {
     const p = this.slot * SLOT_PACKETS + i;
     const w = this.words;
