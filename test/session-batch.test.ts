@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { SessionWriter } from '../src/cli/session-writer.js';
 import { SessionBatch } from '../src/flow/session-batch.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
 import { JsonLineEncoder } from '../src/format/session-json.js';
@@ -124,5 +126,46 @@ describe('sessions in batches', () => {
     expect(chunks.length).toBeGreaterThanOrEqual(3);
     expect(Buffer.concat(chunks).toString('utf8')).toBe(records.map(sessionJsonLine).join(''));
     expect(encoder.size).toBe(0);
+  });
+
+  it('SessionWriter: bursts past a buffer between drains come out whole through streams that write at once or later', async () => {
+    // 12,000 lines, about 7 MB, in six batches between two drains: the writer sends each
+    // buffer as it fills. A synchronous sink takes it in write() and the buffer is reused at
+    // once; an asynchronous one holds it until its callback, and the buffer must not be reused
+    // before then (the bytes it got would change under it).
+    const records: SessionRecord[] = Array.from({ length: 12_000 }, (_, i) => ({ ...ODD_BASE, bytesTx: i, userId: `user_${i}_${'x'.repeat(i % 500)}` }));
+    const batches: SessionBatch[] = [];
+    for (let i = 0; i < records.length; i += 2048) {
+      const b = new SessionBatch(2048);
+      for (const r of records.slice(i, i + 2048)) b.pushRecord(r);
+      batches.push(b);
+    }
+    const expected = records.map(sessionJsonLine).join('');
+    for (const later of [false, true]) {
+      const got: Buffer[] = [];
+      const sink = new Writable({
+        highWaterMark: 1 << 16,
+        write(chunk: Buffer, _encoding, done) {
+          if (!later) {
+            got.push(Buffer.from(chunk)); // copied now: the writer may reuse it as soon as this returns
+            done();
+            return;
+          }
+          // Copied only when the write completes, after other chunks were encoded.
+          setImmediate(() => {
+            got.push(Buffer.from(chunk));
+            done();
+          });
+        },
+      });
+      const writer = new SessionWriter(sink, 'jsonl');
+      for (const b of batches.slice(0, 3)) writer.write(b);
+      await writer.drain();
+      for (const b of batches.slice(3)) writer.write(b);
+      await writer.drain();
+      await new Promise<void>((resolve) => sink.end(resolve));
+      expect(got.length).toBeGreaterThan(4);
+      expect(Buffer.concat(got).toString('utf8')).toBe(expected);
+    }
   });
 });
