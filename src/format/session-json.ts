@@ -29,6 +29,9 @@ const PROTOCOL_FIELD = PROTOCOLS.map((p) => ascii(`,"protocol":${JSON.stringify(
 const STATE_FIELD = CONN_STATES.map((c) => ascii(`,"state":${JSON.stringify(c)},"history":"`));
 const END_FIELD = END_REASONS.map((r) => ascii(`","endReason":${JSON.stringify(r)},"sessionId":"`));
 const OPEN_FIELD = ascii('","endReason":null,"sessionId":"');
+// A session without identity (no org map, or out of it) has these runs of nulls.
+const NO_IDS = ascii(',"siteResourceId":null,"clientId":null,"userId":null');
+const NO_ORG_END = ascii('","orgId":null,"siteId":null}\n');
 const HEX = ascii('0123456789abcdef');
 /** Largest time held as whole microseconds whose seconds text this writer makes itself: below
  *  it a microsecond is wider than half a float64 step, so the text is exactly JavaScript's. */
@@ -98,6 +101,8 @@ export class JsonLineEncoder {
     if (generation >= 0) {
       this.fragment(b, generation, IdentityFragment.Resource, b.idResource[i]!);
       this.fragment(b, generation, IdentityFragment.Client, b.idClient[i]!);
+    } else if (b.siteResourceId[i] !== b.siteResourceId[i] && b.clientId[i] !== b.clientId[i] && b.userId[i] === null) {
+      this.bytes(NO_IDS);
     } else {
       this.bytes(KEY.siteResourceId);
       this.integer(b.siteResourceId[i]!);
@@ -139,6 +144,7 @@ export class JsonLineEncoder {
       this.hex(b.sessionIdLo[i]!);
     }
     if (generation >= 0) this.fragment(b, generation, IdentityFragment.Org, 0);
+    else if (b.orgId[i] === null && b.siteId[i] !== b.siteId[i]) return this.bytes(NO_ORG_END);
     else {
       this.bytes(KEY.orgId);
       this.text(b.orgId[i]!);
