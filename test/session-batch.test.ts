@@ -168,4 +168,36 @@ describe('sessions in batches', () => {
       expect(Buffer.concat(got).toString('utf8')).toBe(expected);
     }
   });
+
+  it('numbers and times of every width encode as JSON.stringify prints them', () => {
+    // Digits are written two at a time: widths 1-10, fractions with leading and trailing zeros.
+    let x = 12345;
+    const next = (limit: number) => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x % limit;
+    };
+    const records: SessionRecord[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const width = 10 ** (i % 10);
+      const startUs = next(2 ** 31) * 1e6 + (i % 7 === 0 ? 0 : next(1e6));
+      const endUs = startUs + (i % 5 === 0 ? next(1000) : next(2 ** 31));
+      records.push({
+        ...ODD_BASE,
+        userId: null,
+        timestamp: Math.floor(startUs / 1e6),
+        startedAt: startUs / 1e6,
+        endedAt: endUs / 1e6,
+        duration: (endUs - startUs) / 1e6,
+        bytesTx: next(width) + (i % 3 === 0 ? width : 0),
+        bytesRx: next(2 ** 31),
+        packetsTx: i % 10,
+        packetsRx: width - 1,
+        missedBytesTx: next(100),
+        missedBytesRx: 0,
+      });
+    }
+    const b = new SessionBatch(records.length);
+    for (const r of records) b.pushRecord(r);
+    expect(encoded([b])).toBe(records.map(sessionJsonLine).join(''));
+  });
 });

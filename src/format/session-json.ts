@@ -33,6 +33,8 @@ const OPEN_FIELD = ascii('","endReason":null,"sessionId":"');
 const NO_IDS = ascii(',"siteResourceId":null,"clientId":null,"userId":null');
 const NO_ORG_END = ascii('","orgId":null,"siteId":null}\n');
 const HEX = ascii('0123456789abcdef');
+/** "00" to "99": decimal digits are written two at a time. */
+const DIGIT_PAIRS = ascii(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''));
 /** Largest time held as whole microseconds whose seconds text this writer makes itself: below
  *  it a microsecond is wider than half a float64 step, so the text is exactly JavaScript's. */
 const MICROS_EXACT = 2 ** 32 * 1e6;
@@ -195,18 +197,23 @@ export class JsonLineEncoder {
     else this.plain(String(n));
   }
 
-  /** Decimal digits of an integer 0 <= n < 2^31. */
+  /** Decimal digits of an integer 0 <= n < 2^31, two at a time. */
   private digits(n: number): void {
     const buf = this.buf;
-    let width = 1;
-    for (let m = n; m >= 10; m = (m / 10) | 0) width++;
+    const width = n < 10 ? 1 : n < 100 ? 2 : n < 1e3 ? 3 : n < 1e4 ? 4 : n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : n < 1e8 ? 8 : n < 1e9 ? 9 : 10;
     let at = this.at + width;
     this.at = at;
-    do {
-      const q = (n / 10) | 0;
-      buf[--at] = 48 + n - q * 10;
+    while (n >= 100) {
+      const q = (n / 100) | 0;
+      const pair = (n - q * 100) * 2;
+      buf[--at] = DIGIT_PAIRS[pair + 1]!;
+      buf[--at] = DIGIT_PAIRS[pair]!;
       n = q;
-    } while (n > 0);
+    }
+    if (n >= 10) {
+      buf[--at] = DIGIT_PAIRS[n * 2 + 1]!;
+      buf[--at] = DIGIT_PAIRS[n * 2]!;
+    } else buf[--at] = 48 + n;
   }
 
   /** Microseconds as seconds (null when NaN): JavaScript's text of `us / 1e6`. */
@@ -227,11 +234,15 @@ export class JsonLineEncoder {
     buf[this.at++] = 46; // '.'
     let at = this.at + width;
     this.at = at;
-    for (let j = 0; j < width; j++) {
-      const q = Math.floor(frac / 10);
-      buf[--at] = 48 + frac - q * 10;
+    // `width` digits, leading zeros included: pairs, then an odd one.
+    for (let left = width; left >= 2; left -= 2) {
+      const q = (frac / 100) | 0;
+      const pair = (frac - q * 100) * 2;
+      buf[--at] = DIGIT_PAIRS[pair + 1]!;
+      buf[--at] = DIGIT_PAIRS[pair]!;
       frac = q;
     }
+    if (width & 1) buf[--at] = 48 + frac;
   }
 
   private hex(w: number): void {
