@@ -5,9 +5,6 @@ import type { SessionRecord } from '../flow/session-record.js';
 import { JsonLineEncoder } from '../format/session-json.js';
 import { sessionCsvHeader, sessionCsvRow, sessionJsonLine, sessionTableHeader, sessionTableRow } from '../format/session-text.js';
 
-/** JSON made beyond this between two drains is written as it is made (see write). */
-const OUT_CHUNK_BYTES = 1 << 20;
-
 export type SessionFormat = 'jsonl' | 'csv' | 'table';
 export const SESSION_FORMATS: readonly SessionFormat[] = ['jsonl', 'csv', 'table'];
 
@@ -49,7 +46,7 @@ export class SessionWriter {
       // A burst (a timeout sweep ends 50k sessions at once in the bench capture) goes out as it
       // is made, a buffer at a time, so the buffers come back for reuse (see writeChunk); the
       // stream's own buffering still holds it all for a slow reader, and drain() waits for it.
-      if (this.json.size >= OUT_CHUNK_BYTES) this.writeOut(this.json);
+      if (this.json.filled > 0) this.writeOut(this.json);
     } else for (let i = 0; i < b.length; i++) this.text += this.row(b.record(i));
   };
 

@@ -66,6 +66,11 @@ export class JsonLineEncoder {
     return this.sealedBytes + this.at;
   }
 
+  /** Bytes in full buffers waiting for take(): a writer hands them on before the next drain. */
+  get filled(): number {
+    return this.sealedBytes;
+  }
+
   /**
    * The bytes written so far, in order, without a copy: the buffers are the caller's now, and
    * the encoder goes on in another. Handing each back with recycle() once it is written saves a
