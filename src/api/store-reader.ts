@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { duckdbApi } from '../store/duckdb.js';
 import { NetlogError } from '../errors.js';
 import { READ_MEMORY_LIMIT } from '../store/read-only.js';
 
@@ -24,7 +25,7 @@ export class StoreReader {
 
   static async openReadOnly(dbPath: string, queryTimeoutMs: number): Promise<StoreReader> {
     try {
-      const instance = await DuckDBInstance.create(dbPath, {
+      const instance = await duckdbApi.DuckDBInstance.create(dbPath, {
         access_mode: 'READ_ONLY',
         memory_limit: READ_MEMORY_LIMIT,
         temp_directory: join(tmpdir(), 'netlog-duckdb-spill'),

@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { duckdbApi } from './duckdb.js';
 import { NetlogError } from '../errors.js';
 
 /**
@@ -13,7 +14,7 @@ export const READ_MEMORY_LIMIT = '512MB';
 export async function withReadOnlyStore<T>(dbPath: string, work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(dbPath, {
+    instance = await duckdbApi.DuckDBInstance.create(dbPath, {
       access_mode: 'READ_ONLY',
       memory_limit: READ_MEMORY_LIMIT,
       temp_directory: join(tmpdir(), 'netlog-duckdb-spill'),

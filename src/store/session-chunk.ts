@@ -1,5 +1,5 @@
-import duckdb from '@duckdb/node-bindings';
-import { DOUBLE, DuckDBDataChunk, ENUM, UINTEGER, USMALLINT, VARCHAR, type DuckDBAppender, type DuckDBType } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBType } from '@duckdb/node-api';
+import { duckdbApi, duckdbBindings as duckdb } from './duckdb.js';
 import { BATCH_ROWS, STILL_OPEN, type SessionBatch } from '../flow/session-batch.js';
 import { CONN_STATES, END_REASONS, PROTOCOLS } from '../flow/session-record.js';
 
@@ -125,6 +125,7 @@ export function moveStagedRows(table: string): string[] {
 }
 
 function duckType(c: StagedColumn): DuckDBType {
+  const { DOUBLE, UINTEGER, USMALLINT, ENUM, VARCHAR } = duckdbApi;
   switch (c.kind) {
     case 'double':
       return DOUBLE;
@@ -145,7 +146,7 @@ function duckType(c: StagedColumn): DuckDBType {
  * made from NaN / STILL_OPEN / null, and texts are assigned one by one.
  */
 export class StagedRowsWriter {
-  private readonly chunk = DuckDBDataChunk.create(STAGED.map(duckType));
+  private readonly chunk = duckdbApi.DuckDBDataChunk.create(STAGED.map(duckType));
   private readonly vectors = STAGED.map((_, c) => duckdb.data_chunk_get_vector(this.chunk.chunk, c));
   private readonly validity = new Uint8Array(BATCH_ROWS / 8);
 

@@ -1,4 +1,5 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { duckdbApi } from './duckdb.js';
 import { NetlogError } from '../errors.js';
 import { BATCH_ROWS, SessionBatch } from '../flow/session-batch.js';
 import type { SessionRecord } from '../flow/session-record.js';
@@ -116,7 +117,7 @@ export class SessionStore {
       // capture's process grows with its table. Insertion order is not kept: every reader
       // orders by time, and an ordered INSERT ... SELECT of 250,828 staged sessions took
       // 470-510 ms under this memory limit against 250-290 ms unordered (three runs each).
-      instance = await DuckDBInstance.create(path, { memory_limit: WRITE_MEMORY_LIMIT, preserve_insertion_order: 'false' });
+      instance = await duckdbApi.DuckDBInstance.create(path, { memory_limit: WRITE_MEMORY_LIMIT, preserve_insertion_order: 'false' });
     } catch (e) {
       throw new NetlogError('ERR_STORE_OPEN', `cannot open the session store: ${(e as Error).message}`, { file: path });
     }
