@@ -99,10 +99,11 @@ console.log(`slower by ${((withMap.seconds / replayRow.seconds - 1) * 100).toFix
 
 console.log('\n## Appending the sessions of that capture to DuckDB (one transaction, fresh file)\n');
 console.log('| method | sessions | seconds | sessions/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
-for (const mode of ['staged', 'row', 'chunk', 'csv']) {
+for (const mode of ['scan', 'staged', 'row', 'chunk', 'csv']) {
   const a = runCase('store-append.js', [mode, capture], [], Math.min(RUNS, 3)) as CaseResult & { mode: string };
   const label = {
-    staged: 'session batches to a temp table, text made by SQL (the store)',
+    scan: 'session batches scanned by a table function, text made by SQL (the store)',
+    staged: 'session batches to a temp table, text made by SQL (the store before)',
     row: 'appender row API',
     chunk: 'data chunks via setColumns',
     csv: 'CSV text + read_csv INSERT',

@@ -1,12 +1,15 @@
 /**
  * Appending sessions to DuckDB, each way into a fresh file inside one transaction, on the
  * sessions of the synthetic capture:
- * - staged (the store's way): the flow table's SessionBatches copied column by column into a
- *   temporary table, then one INSERT ... SELECT that makes the text columns inside DuckDB;
+ * - scan (the store's way): the flow table's SessionBatches copied column by column into the
+ *   chunks of a table function that DuckDB scans into one INSERT ... SELECT, which makes the
+ *   text columns inside DuckDB;
+ * - staged (the store's way before): the same batches appended to a temporary table, then
+ *   the same INSERT ... SELECT from it;
  * - row: the appender's row API, one call per value, from records;
  * - chunk: data chunks of 2,048 rows from records through setColumns;
  * - csv: records as text through DuckDB's CSV reader (a RAM file, one INSERT).
- *   node dist/bench/store-append.js staged|row|chunk|csv CAPTURE
+ *   node dist/bench/store-append.js scan|staged|row|chunk|csv CAPTURE
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import {
@@ -25,7 +28,16 @@ import {
 import { SessionBatch } from '../src/flow/session-batch.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
 import { replay } from '../src/replay/replay.js';
-import { CREATE_SESSIONS_TABLE as CREATE_STORE_TABLE, CREATE_STAGING_TABLE, StagedRowsWriter, moveStagedRows } from '../src/store/session-chunk.js';
+import {
+  CREATE_SESSIONS_TABLE as CREATE_STORE_TABLE,
+  CREATE_STAGING_TABLE,
+  SessionRowsScan,
+  createStagedChunk,
+  fillStagedChunk,
+  insertScannedRows,
+  moveStagedRows,
+} from '../src/store/session-chunk.js';
+import { BATCH_ROWS } from '../src/flow/session-batch.js';
 
 /** Row-API columns: the store's first way of appending, kept here for the comparison. */
 interface SessionColumn {
@@ -117,36 +129,46 @@ function insertFromCsv(file: string): string {
   );
 }
 
-const [mode, capture] = process.argv.slice(2) as ['row' | 'chunk' | 'csv' | 'staged', string];
+const [mode, capture] = process.argv.slice(2) as ['row' | 'chunk' | 'csv' | 'staged' | 'scan', string];
+const batchwise = mode === 'staged' || mode === 'scan';
 const records: SessionRecord[] = [];
 const batches: SessionBatch[] = [];
 await replay([capture], {
   onSessions: (b) => {
-    if (mode !== 'staged') return records.push(...b.records());
+    if (!batchwise) return records.push(...b.records());
     const copy = new SessionBatch(b.length);
     copy.pushRows(b, 0, b.length);
     batches.push(copy);
   },
 });
-const sessions = mode === 'staged' ? batches.reduce((n, b) => n + b.length, 0) : records.length;
+const sessions = batchwise ? batches.reduce((n, b) => n + b.length, 0) : records.length;
 
 const path = `/tmp/netlog-bench-append-${process.pid}.duckdb`;
 rmSync(path, { force: true });
 const instance = await DuckDBInstance.create(path);
 const c = await instance.connect();
-await c.run(mode === 'staged' ? CREATE_STORE_TABLE : CREATE_SESSIONS_TABLE);
+await c.run(batchwise ? CREATE_STORE_TABLE : CREATE_SESSIONS_TABLE);
 await c.run(CREATE_STAGING_TABLE);
 const start = process.hrtime.bigint();
 await c.run('BEGIN TRANSACTION');
-const appender = await c.createAppender(mode === 'staged' ? 'session_rows' : 'sessions');
-if (mode === 'row') {
+const appender = mode === 'scan' ? null : await c.createAppender(mode === 'staged' ? 'session_rows' : 'sessions');
+if (appender === null) {
+  const scan = new SessionRowsScan(c);
+  scan.load(batches);
+  await c.run(insertScannedRows('sessions'));
+} else if (mode === 'row') {
   for (const r of records) {
     for (const col of SESSION_COLUMNS) col.append(appender, r);
     appender.endRow();
   }
 } else if (mode === 'staged') {
-  const writer = new StagedRowsWriter(appender);
-  for (const b of batches) writer.append(b);
+  const chunk = createStagedChunk();
+  const validity = new Uint8Array(BATCH_ROWS / 8);
+  for (const b of batches) {
+    fillStagedChunk(chunk.chunk, b, validity);
+    appender.appendDataChunk(chunk);
+    chunk.reset();
+  }
 } else if (mode === 'csv') {
   // Text in a RAM file, read by DuckDB's own CSV reader in one INSERT.
   const file = `/dev/shm/netlog-bench-${process.pid}.csv`;
@@ -162,7 +184,7 @@ if (mode === 'row') {
     appender.appendDataChunk(chunk);
   }
 }
-appender.closeSync();
+appender?.closeSync();
 if (mode === 'staged') for (const statement of moveStagedRows('sessions')) await c.run(statement);
 await c.run('COMMIT');
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;

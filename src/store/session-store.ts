@@ -13,7 +13,7 @@ import {
   type CompactionResult,
 } from './compaction.js';
 import { pruneSessions, type PruneResult } from './retention.js';
-import { CREATE_SESSIONS_TABLE, CREATE_STAGING_TABLE, StagedRowsWriter, moveStagedRows } from './session-chunk.js';
+import { CREATE_SESSIONS_TABLE, SessionRowsScan, insertScannedRows } from './session-chunk.js';
 import { CREATE_OUTBOX, MOVE_STAGED } from './outbox.js';
 
 export interface SessionStoreOptions {
@@ -83,6 +83,8 @@ export class SessionStore {
   private readonly outbox: boolean;
   private readonly maxBuffered: number;
   private readonly onWriteState: SessionStoreOptions['onWriteState'];
+  /** The batches of the write in progress, as the table function its INSERT reads. */
+  private readonly scan: SessionRowsScan;
   private retryMs = RETRY_MIN_MS;
   /** Sessions committed so far by this store. */
   written = 0;
@@ -108,6 +110,7 @@ export class SessionStore {
     this.maxBuffered = options.maxBuffered ?? 1_000_000;
     this.onWriteState = options.onWriteState;
     this.dataDir = options.dataDir ?? dirname(path);
+    this.scan = new SessionRowsScan(connection);
   }
 
   static async open(path: string, options: SessionStoreOptions = {}): Promise<SessionStore> {
@@ -123,7 +126,6 @@ export class SessionStore {
     }
     const connection = await instance.connect();
     await connection.run(CREATE_SESSIONS_TABLE);
-    await connection.run(CREATE_STAGING_TABLE);
     await connection.run(CREATE_COMPACTIONS_TABLE);
     for (const statement of CREATE_OUTBOX) await connection.run(statement);
     const store = new SessionStore(path, instance, connection, options);
@@ -268,31 +270,27 @@ export class SessionStore {
   }
 
   /**
-   * One transaction: the batches go column-wise into the temporary `session_rows`, and SQL
-   * moves them into `sessions` (with an outbox, into `sink_staging`, whence MOVE_STAGED copies
-   * them into both `sessions` and the outbox). The batches are reused once written.
+   * One transaction: DuckDB scans the batches column-wise (SessionRowsScan) into `sessions`
+   * (with an outbox, into `sink_staging`, whence MOVE_STAGED copies them into both `sessions`
+   * and the outbox), making the text columns as it goes. The batches are reused once written.
    *
-   * The statements go as one string, so the write costs two trips through the event loop, not
-   * seven: a replay keeps its thread busy between them, and each trip waits for a batch of
-   * packets. The staged rows are appended outside the transaction (a temporary table, in
-   * memory), so a failed write empties the stage before the batches are tried again.
+   * The statements go as one string, so the write is one trip through the event loop; the
+   * scan's chunk requests are served on this thread between a replay's runs of packets.
    */
   private async write(batches: SessionBatch[], rows: number): Promise<void> {
     const c = this.connection;
     const started = performance.now();
+    this.scan.load(batches);
     try {
-      const appender = await c.createAppender('session_rows');
-      const writer = new StagedRowsWriter(appender);
-      for (const b of batches) writer.append(b);
-      appender.closeSync();
-      const move = [...moveStagedRows(this.outbox ? 'sink_staging' : 'sessions'), ...(this.outbox ? MOVE_STAGED : [])];
+      const move = [insertScannedRows(this.outbox ? 'sink_staging' : 'sessions'), ...(this.outbox ? MOVE_STAGED : [])];
       await c.run(['BEGIN TRANSACTION', ...move, 'COMMIT'].join(';\n'));
     } catch (e) {
       await c.run('ROLLBACK').catch(() => {});
-      await c.run('DELETE FROM session_rows').catch(() => {});
       throw new NetlogError('ERR_STORE_WRITE', `writing ${rows} sessions failed: ${(e as Error).message}`, {
         file: this.path,
       });
+    } finally {
+      this.scan.clear();
     }
     this.written += rows;
     this.writingRows = 0;
