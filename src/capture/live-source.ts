@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { NetlogError } from '../errors.js';
 import { PacketBatch } from './packet-batch.js';
 import type { PacketSource, SourceStats } from './packet-source.js';
+import { u32 } from './byte-order.js';
 
 interface PcapBinding {
   open(device: string, snaplen: number, promisc: boolean, bufferBytes: number, immediate: boolean): { handle: unknown; linkType: number; snaplen: number };
@@ -99,8 +100,9 @@ export class LiveSource implements PacketSource {
       batch.count = 0;
       let p = 0;
       for (let i = 0; i < n; i++) {
-        const capLen = b.readUInt32LE(p + 8);
-        batch.push(p + 16, capLen, b.readUInt32LE(p + 12), b.readUInt32LE(p), b.readUInt32LE(p + 4) * 1000, this.linkType, 0);
+        // The addon's record header: four host-order (little-endian) words.
+        const capLen = u32(b, p + 8, true);
+        batch.push(p + 16, capLen, u32(b, p + 12, true), u32(b, p, true), u32(b, p + 4, true) * 1000, this.linkType, 0);
         p += 16 + ((capLen + 3) & ~3);
       }
       this.stats.packets += n;

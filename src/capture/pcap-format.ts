@@ -1,6 +1,7 @@
 import { NetlogError } from '../errors.js';
 import type { PacketBatch } from './packet-batch.js';
 import type { ReadWindow } from './read-window.js';
+import { u16, u32 } from './byte-order.js';
 import { MAX_PACKET_LENGTH, type CaptureFormat, type FormatContext } from './capture-format.js';
 
 /** Classic libpcap file magics, as read little-endian from the first four bytes. */
@@ -52,10 +53,8 @@ export class PcapFormat implements CaptureFormat {
     this.recordHeader = v.recordHeader;
     this.nsecPerUnit = v.nsec ? 1 : 1000;
     this.unitsPerSecond = v.nsec ? 1e9 : 1e6;
-    const u16 = (o: number) => (v.le ? b.readUInt16LE(p + o) : b.readUInt16BE(p + o));
-    const u32 = (o: number) => (v.le ? b.readUInt32LE(p + o) : b.readUInt32BE(p + o));
-    const major = u16(4);
-    const minor = u16(6);
+    const major = u16(b, p + 4, v.le);
+    const minor = u16(b, p + 6, v.le);
     if (major !== 2) {
       throw new NetlogError('ERR_CAPTURE_CORRUPT', `pcap version ${major}.${minor} is not 2.x`, {
         file: ctx.file,
@@ -64,8 +63,8 @@ export class PcapFormat implements CaptureFormat {
     }
     this.swappedLengths = minor < 3;
     // The upper bits of the link type field carry FCS information (LT_LINKTYPE in libpcap).
-    this.linkType = u32(20) & 0x03ffffff;
-    ctx.onInterface({ id: 0, linkType: this.linkType, snapLength: u32(16), declaredAt: w.at(p + 20) });
+    this.linkType = u32(b, p + 20, v.le) & 0x03ffffff;
+    ctx.onInterface({ id: 0, linkType: this.linkType, snapLength: u32(b, p + 16, v.le), declaredAt: w.at(p + 20) });
     w.pos = p + PCAP_HEADER_LENGTH;
   }
 
@@ -82,10 +81,10 @@ export class PcapFormat implements CaptureFormat {
         w.pos = p;
         return hl;
       }
-      let sec = le ? b.readUInt32LE(p) : b.readUInt32BE(p);
-      let frac = le ? b.readUInt32LE(p + 4) : b.readUInt32BE(p + 4);
-      let capLen = le ? b.readUInt32LE(p + 8) : b.readUInt32BE(p + 8);
-      let origLen = le ? b.readUInt32LE(p + 12) : b.readUInt32BE(p + 12);
+      let sec = u32(b, p, le);
+      let frac = u32(b, p + 4, le);
+      let capLen = u32(b, p + 8, le);
+      let origLen = u32(b, p + 12, le);
       if (this.swappedLengths && capLen > origLen) {
         const t = capLen;
         capLen = origLen;
@@ -115,3 +114,4 @@ export class PcapFormat implements CaptureFormat {
     return 0;
   }
 }
+

@@ -1,6 +1,7 @@
 import { NetlogError } from '../errors.js';
 import type { PacketBatch } from './packet-batch.js';
 import type { ReadWindow } from './read-window.js';
+import { u16, u32 } from './byte-order.js';
 import type { CaptureFormat, FormatContext } from './capture-format.js';
 import { TimestampUnit, splitTimestamp, tsOut } from './pcapng-timestamp.js';
 
@@ -50,15 +51,15 @@ export class PcapngFormat implements CaptureFormat {
         return 12;
       }
       let le = this.le;
-      const type = le ? b.readUInt32LE(p) : b.readUInt32BE(p);
+      const type = u32(b, p, le);
       if (type === PCAPNG_SHB) {
         // The section header fixes the byte order of everything up to the next one.
-        const bom = b.readUInt32LE(p + 8);
+        const bom = u32(b, p + 8, true);
         if (bom === BYTE_ORDER_MAGIC) le = true;
         else if (bom === 0x4d3c2b1a) le = false;
         else this.fail(w, p + 8, `section header byte-order magic 0x${bom.toString(16)} is neither order`);
       }
-      const len = le ? b.readUInt32LE(p + 4) : b.readUInt32BE(p + 4);
+      const len = u32(b, p + 4, le);
       if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK_LENGTH) {
         this.fail(w, p, `block length ${len} is impossible (type 0x${type.toString(16)})`);
       }
@@ -66,7 +67,7 @@ export class PcapngFormat implements CaptureFormat {
         w.pos = p;
         return len;
       }
-      const trailer = le ? b.readUInt32LE(p + len - 4) : b.readUInt32BE(p + len - 4);
+      const trailer = u32(b, p + len - 4, le);
       if (trailer !== len) this.fail(w, p, `block length ${len} and trailing length ${trailer} differ`);
 
       if (type === PCAPNG_SHB) {
@@ -89,11 +90,11 @@ export class PcapngFormat implements CaptureFormat {
   }
 
   private u16(b: Buffer, o: number): number {
-    return this.le ? b.readUInt16LE(o) : b.readUInt16BE(o);
+    return u16(b, o, this.le);
   }
 
   private u32(b: Buffer, o: number): number {
-    return this.le ? b.readUInt32LE(o) : b.readUInt32BE(o);
+    return u32(b, o, this.le);
   }
 
   private fail(w: ReadWindow, p: number, message: string): never {
@@ -128,8 +129,8 @@ export class PcapngFormat implements CaptureFormat {
       if (o + 4 + optLen > optEnd) this.fail(w, o, `interface option ${code} of ${optLen} bytes overruns its block`);
       if (code === IF_TSRESOL && optLen >= 1) iface.unit = new TimestampUnit(b[o + 4]!);
       if (code === IF_TSOFFSET && optLen >= 8) {
-        const hi = this.le ? b.readInt32LE(o + 8) : b.readInt32BE(o + 4);
-        const lo = this.le ? b.readUInt32LE(o + 4) : b.readUInt32BE(o + 8);
+        const hi = this.u32(b, this.le ? o + 8 : o + 4) | 0; // signed: an offset may be negative
+        const lo = this.u32(b, this.le ? o + 4 : o + 8);
         iface.offsetSec = hi * 4294967296 + lo;
       }
       o += 4 + ((optLen + 3) & ~3);
