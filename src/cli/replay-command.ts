@@ -4,6 +4,7 @@ import type { ClickHouseCommandOptions } from './clickhouse-options.js';
 import { describeIdentity, openIdentity } from './identity-options.js';
 import { replay } from '../replay/replay.js';
 import type { SessionStore } from '../store/session-store.js';
+import { SessionBatch } from '../flow/session-batch.js';
 import { SESSION_FORMATS, SessionWriter, type SessionFormat } from './session-writer.js';
 
 export interface ReplayCommandOptions extends Partial<ClickHouseCommandOptions> {
@@ -67,25 +68,22 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   const writer = new SessionWriter(process.stdout, opts.format as SessionFormat);
   // With --db the sessions go to the store; stdout gets them only if --format was given too.
   let shipper: SinkShipper | null = null;
-  const store: SessionStore | null = opts.db
-    ? await (await import('../store/session-store.js')).SessionStore.open(opts.db, {
-        // A transaction per DuckDB row group: fewer, larger commits than the daemon's 50,000.
-        flushRows: 131_072,
-        outbox: sink !== null,
-        onWriteState: (w) =>
-          process.stderr.write(
-            w.failing
-              ? `netlog: warning: store writes failing, sessions kept in memory and retried: ${w.error}\n`
-              : `netlog: store writes work again (${w.buffered} sessions still to write, ${w.dropped} dropped)\n`,
-          ),
-        onCommit: (n, total) => {
-          shipper?.nudge();
-          if (opts.verbose) process.stderr.write(`netlog: committed ${n} sessions (${total} in all)\n`);
-        },
-      })
-    : null;
+  const opening = opts.db ? openStore(opts.db, opts.verbose === true, sink !== null, () => shipper) : null;
+  // With a sink the shipper starts before the replay; otherwise the store opens while the
+  // replay starts (loading and opening DuckDB takes ~0.1 s, the decoding thread starts
+  // meanwhile), and the sessions that end first wait in `early`.
+  let store: SessionStore | null = opening && sink ? await opening : null;
   if (store && clickhouse) shipper = await clickhouse.startShipping(store, sink, { log: (_level, msg, f) => process.stderr.write(`netlog: ${msg} ${JSON.stringify(f ?? {})}\n`) });
-  const toStdout = !store || opts.formatGiven === true;
+  let openFailure: unknown = null;
+  const early: SessionBatch[] = [];
+  opening?.then(
+    (s) => {
+      store = s;
+      for (const b of early.splice(0)) s.appendBatch(b);
+    },
+    (e: unknown) => (openFailure = e),
+  );
+  const toStdout = !opening || opts.formatGiven === true;
   // A long replay follows org map edits too (SIGHUP or a file change), like the daemon.
   const watcher = setup.watch((line) => process.stderr.write(`netlog: ${line}\n`));
   const result = await replay(files, {
@@ -95,19 +93,23 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     maxFlows,
     timeouts,
     onSessions: (batch) => {
-      store?.appendBatch(batch);
+      if (store) store.appendBatch(batch);
+      else if (opening) early.push(copyOf(batch));
       if (toStdout) writer.write(batch);
     },
     // Backpressure: stdout's buffer and the store's commits both pace the reading.
     afterBatch: async () => {
+      if (openFailure) throw openFailure;
       await writer.drain();
       // stdout's reader went away (`| head`) and nothing else takes the sessions: stop reading.
-      if (writer.closed && !store) throw new OutputClosed();
+      if (writer.closed && !opening) throw new OutputClosed();
       await store?.caughtUp();
     },
   })
     .catch((e: unknown) => (e instanceof OutputClosed ? null : Promise.reject(e)))
     .finally(() => watcher?.stop());
+  // A replay shorter than the store's opening ends with its sessions in `early`.
+  if (opening) store = await opening;
   if (result === null) return; // as `seq 1e9 | head` ends: quietly, status 0
   const { reports, tracker, decoder } = result;
   let failed = false;
@@ -143,6 +145,33 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     process.stderr.write(`netlog: ${packets} packets, ${sessions} sessions${stored}${shipNote} (${ended || 'none'}); skipped: ${skipped || 'none'}${clamped}${scoped}\n`);
   }
   if (failed) process.exitCode = 1;
+}
+
+/** The replay's store: a transaction per DuckDB row group, fewer and larger commits than the
+ *  daemon's 50,000. DuckDB and the ClickHouse client load only when asked for (main.ts says why). */
+async function openStore(path: string, verbose: boolean, outbox: boolean, shipper: () => SinkShipper | null): Promise<SessionStore> {
+  const { SessionStore } = await import('../store/session-store.js');
+  return SessionStore.open(path, {
+    flushRows: 131_072,
+    outbox,
+    onWriteState: (w) =>
+      process.stderr.write(
+        w.failing
+          ? `netlog: warning: store writes failing, sessions kept in memory and retried: ${w.error}\n`
+          : `netlog: store writes work again (${w.buffered} sessions still to write, ${w.dropped} dropped)\n`,
+      ),
+    onCommit: (n, total) => {
+      shipper()?.nudge();
+      if (verbose) process.stderr.write(`netlog: committed ${n} sessions (${total} in all)\n`);
+    },
+  });
+}
+
+/** A copy of the flow table's batch, which it reuses. */
+function copyOf(batch: SessionBatch): SessionBatch {
+  const copy = new SessionBatch(batch.length);
+  copy.pushRows(batch, 0, batch.length);
+  return copy;
 }
 
 /** --max-flows and the timeouts, shared by `replay` and `capture`. */
