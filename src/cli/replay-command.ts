@@ -153,6 +153,7 @@ async function openStore(path: string, verbose: boolean, outbox: boolean, shippe
   const { SessionStore } = await import('../store/session-store.js');
   return SessionStore.open(path, {
     flushRows: 131_072,
+    bulk: true,
     outbox,
     onWriteState: (w) =>
       process.stderr.write(
