@@ -10,7 +10,9 @@
  * Inputs (made once in bench/out/): real kernel traffic from bench/real-capture.sh (root; about
  * 5.6M packets), and a synthetic capture of 20M packets / 2M sessions. Wall time and peak RSS
  * come from GNU time; the table gives each tool's time over netlog --db's (above 1: netlog is
- * faster). PEER_RUNS (default 3) runs each; tshark runs once on the synthetic input.
+ * faster). PEER_RUNS (default 5) rounds, each tool once a round; tshark runs in the first
+ * round only, and so do nfpcapd and argus on the synthetic input (each 40-250 s there, and 3-20
+ * times netlog's time: the rounds are for the close comparisons).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
@@ -22,7 +24,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const out = join(root, 'bench', 'out');
 const cli = join(root, 'dist', 'src', 'cli', 'main.js');
-const RUNS = Number(process.env.PEER_RUNS ?? 3);
+const RUNS = Number(process.env.PEER_RUNS ?? 5);
 mkdirSync(out, { recursive: true });
 
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -80,22 +82,36 @@ for (const input of inputs) {
   const big = packets > 10_000_000;
   const tools: Array<{ name: string; cmd: () => string; runs?: number }> = [
     { name: 'softflowd', cmd: () => `softflowd -r ${input.file} -n 127.0.0.1:9995` },
-    { name: 'nfpcapd', cmd: () => `rm -rf ${scratch} && mkdir -p ${scratch} && nfpcapd -r ${input.file} -w ${scratch}` },
-    { name: 'argus', cmd: () => `rm -rf ${scratch} && mkdir -p ${scratch} && argus -r ${input.file} -w ${scratch}/argus.out` },
-    { name: 'tshark conv', cmd: () => `tshark -q -r ${input.file} -z conv,tcp -z conv,udp > /dev/null`, runs: big ? 1 : RUNS },
+    { name: 'nfpcapd', cmd: () => `rm -rf ${scratch} && mkdir -p ${scratch} && nfpcapd -r ${input.file} -w ${scratch}`, runs: big ? 1 : RUNS },
+    { name: 'argus', cmd: () => `rm -rf ${scratch} && mkdir -p ${scratch} && argus -r ${input.file} -w ${scratch}/argus.out`, runs: big ? 1 : RUNS },
+    { name: 'tshark conv', cmd: () => `tshark -q -r ${input.file} -z conv,tcp -z conv,udp > /dev/null`, runs: 1 },
     { name: 'netlog --db', cmd: () => `rm -rf ${scratch} && mkdir -p ${scratch} && node ${cli} replay -q ${input.file} --db ${scratch}/netlog.duckdb` },
     { name: 'netlog jsonl', cmd: () => `node ${cli} replay -q ${input.file} --format jsonl > /dev/null` },
   ];
-  const results = new Map<string, Run>();
-  for (const t of tools) {
-    const runs: Run[] = [];
-    for (let i = 0; i < (t.runs ?? RUNS); i++) runs.push(timed(t.cmd()));
-    results.set(t.name, median(runs));
+  // Round by round (each tool once a round), not each tool's runs back to back: this machine's
+  // speed drifts over minutes (softflowd alone took 10.3-15.2 s on the 20M-packet file within
+  // a quarter of an hour), and back-to-back runs would give that drift to whichever tool ran
+  // then. The paired ratio compares netlog --db with softflowd in the same round.
+  const runs = new Map<string, Run[]>(tools.map((t) => [t.name, []]));
+  const paired: number[] = [];
+  for (let round = 0; round < RUNS; round++) {
+    const inRound = new Map<string, Run>();
+    for (const t of tools) {
+      if (round >= (t.runs ?? RUNS)) continue;
+      const r = timed(t.cmd());
+      runs.get(t.name)!.push(r);
+      inRound.set(t.name, r);
+    }
+    paired.push(inRound.get('softflowd')!.seconds / inRound.get('netlog --db')!.seconds);
   }
+  const results = new Map([...runs].map(([name, rs]) => [name, median(rs)]));
   const base = results.get('netlog --db')!.seconds;
   console.log('| tool | wall s | packets/s | peak RSS MiB | tool time / netlog --db time |\n|---|---:|---:|---:|---:|');
   for (const [name, r] of results) {
     console.log(`| ${name} | ${r.seconds.toFixed(2)} | ${(packets / r.seconds / 1e6).toFixed(2)} M | ${r.peakRssMiB.toFixed(0)} | ${(r.seconds / base).toFixed(2)} |`);
   }
+  const each = (name: string) => runs.get(name)!.map((r) => r.seconds.toFixed(2)).join(', ');
+  console.log(`\nEach round: softflowd ${each('softflowd')} s; netlog --db ${each('netlog --db')} s; netlog jsonl ${each('netlog jsonl')} s.`);
+  console.log(`softflowd time / netlog --db time in the same round: ${paired.map((x) => x.toFixed(2)).join(', ')} (median ${[...paired].sort((a, b) => a - b)[Math.floor(paired.length / 2)]!.toFixed(2)}).`);
   rmSync(scratch, { recursive: true, force: true });
 }
