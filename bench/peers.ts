@@ -41,7 +41,7 @@ const version = (cmd: string[]) => {
   const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
   return /(\d+\.\d+(?:\.\d+)*)/.exec(r.stdout + r.stderr)?.[1] ?? '?';
 };
-console.log(`# Peers, ${new Date().toISOString()}, node ${process.version}, ${RUNS} runs each (median)`);
+console.log(`# Peers, ${new Date().toISOString()}, node ${process.version}, ${RUNS} rounds (median of each tool's runs)`);
 console.log(`softflowd: ${version(['softflowd', '-v'])}; nfpcapd: ${version(['nfpcapd', '-V'])}; argus: ${version(['argus', '-h'])}; tshark: ${version(['tshark', '-v'])}`);
 
 // Inputs.
