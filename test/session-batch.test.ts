@@ -169,6 +169,48 @@ describe('sessions in batches', () => {
     }
   });
 
+  it('SessionWriter: drain() waits while the stream is full, also when write() already handed it everything', async () => {
+    // Each batch is over a megabyte of JSON, so write() seals a buffer and hands the stream all
+    // the encoder holds: drain() has nothing left to write, and must still wait for the
+    // stream's 'drain' (it did not, and a reader slower than a SYN flood's replay let the
+    // stream's buffer grow to 4.1 GB).
+    const records: SessionRecord[] = Array.from({ length: 3 * 2048 }, (_, i) => ({ ...ODD_BASE, bytesTx: i, userId: `user_${i}_${'x'.repeat(300 + (i % 400))}` }));
+    const batches: SessionBatch[] = [];
+    for (let i = 0; i < records.length; i += 2048) {
+      const b = new SessionBatch(2048);
+      for (const r of records.slice(i, i + 2048)) b.pushRecord(r);
+      batches.push(b);
+    }
+    const held: Array<() => void> = [];
+    const got: Buffer[] = [];
+    const sink = new Writable({
+      highWaterMark: 1 << 16,
+      write(chunk: Buffer, _encoding, done) {
+        held.push(() => {
+          got.push(Buffer.from(chunk));
+          done();
+        });
+      },
+    });
+    const writer = new SessionWriter(sink, 'jsonl');
+    let drained = false;
+    for (const b of batches) writer.write(b);
+    const waiting = writer.drain().then(() => (drained = true));
+    await new Promise((r) => setImmediate(r));
+    expect(sink.writableNeedDrain).toBe(true);
+    expect(drained).toBe(false);
+    while (!drained) {
+      held.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    await waiting;
+    expect(sink.writableNeedDrain).toBe(false);
+    const ended = new Promise<void>((resolve) => sink.end(resolve));
+    while (held.length > 0) held.shift()!();
+    await ended;
+    expect(Buffer.concat(got).toString('utf8')).toBe(records.map(sessionJsonLine).join(''));
+  });
+
   it('numbers and times of every width encode as JSON.stringify prints them', () => {
     // Digits are written two at a time: widths 1-10, fractions with leading and trailing zeros.
     let x = 12345;

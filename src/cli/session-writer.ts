@@ -65,8 +65,12 @@ export class SessionWriter {
       this.text = '';
     }
     if (this.json && this.json.size > 0) more = this.writeOut(this.json);
-    // A stream that fails while full never drains: the wait ends on the error too.
-    if (!more) await once(this.out, 'drain').catch(() => {});
+    // write() hands full buffers to the stream between drains, and a full stream's `false`
+    // from one of those must hold the replay too (writableNeedDrain): without it a reader
+    // slower than the replay (`| wc -l` under a SYN flood) let the stream's buffer grow to
+    // 4.1 GB for 10M sessions. A stream that fails while full never drains: the wait ends on
+    // the error too.
+    if (!more || this.out.writableNeedDrain) await once(this.out, 'drain').catch(() => {});
   };
 
   /**
