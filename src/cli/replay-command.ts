@@ -76,6 +76,7 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   if (store && clickhouse) shipper = await clickhouse.startShipping(store, sink, { log: (_level, msg, f) => process.stderr.write(`netlog: ${msg} ${JSON.stringify(f ?? {})}\n`) });
   let openFailure: unknown = null;
   const early: SessionBatch[] = [];
+  let earlyRows = 0;
   opening?.then(
     (s) => {
       store = s;
@@ -94,11 +95,19 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     timeouts,
     onSessions: (batch) => {
       if (store) store.appendBatch(batch);
-      else if (opening) early.push(copyOf(batch));
+      else if (opening) {
+        early.push(copyOf(batch));
+        earlyRows += batch.length;
+      }
       if (toStdout) writer.write(batch);
     },
     // Backpressure: stdout's buffer and the store's commits both pace the reading.
     afterBatch: async () => {
+      // The opening goes on only when this thread turns its event loop, which a replay whose
+      // ring stays full never does: past REPLAY_FLUSH_ROWS the replay waits for it, so the sessions
+      // held meanwhile stay bounded (unbounded, a SYN flood's 3M sessions all waited, and the
+      // store's memory bound then dropped 2M of them).
+      if (opening && !store && !openFailure && earlyRows >= REPLAY_FLUSH_ROWS) await opening.catch(() => {});
       if (openFailure) throw openFailure;
       await writer.drain();
       // stdout's reader went away (`| head`) and nothing else takes the sessions: stop reading.
@@ -127,6 +136,11 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     if (left) failed = true;
   }
   if (store) await store.close();
+  if (store && store.dropped > 0) {
+    // A replay waits for its store rather than drop, so this is a bug if it shows; say it.
+    failed = true;
+    process.stderr.write(`netlog: ${store.dropped} sessions were dropped, not written to ${store.path}: more waited than the store holds in memory\n`);
+  }
   for (const r of reports) {
     for (const w of r.warnings) process.stderr.write(`netlog: warning ${w.code}: ${w.message}\n`);
     if (r.error) {
@@ -147,12 +161,11 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   if (failed) process.exitCode = 1;
 }
 
-/** The replay's store: a transaction per DuckDB row group, fewer and larger commits than the
- *  daemon's 50,000. DuckDB and the ClickHouse client load only when asked for (main.ts says why). */
+/** The replay's store (DuckDB loads only when asked for: main.ts says why). */
 async function openStore(path: string, verbose: boolean, outbox: boolean, shipper: () => SinkShipper | null): Promise<SessionStore> {
   const { SessionStore } = await import('../store/session-store.js');
   return SessionStore.open(path, {
-    flushRows: 131_072,
+    flushRows: REPLAY_FLUSH_ROWS,
     bulk: true,
     outbox,
     onWriteState: (w) =>
@@ -167,6 +180,10 @@ async function openStore(path: string, verbose: boolean, outbox: boolean, shippe
     },
   });
 }
+
+/** A replay's store commits a DuckDB row group at a time, fewer and larger commits than the
+ *  daemon's 50,000; the sessions a replay may hold before its store is open are one of them. */
+const REPLAY_FLUSH_ROWS = 131_072;
 
 /** A copy of the flow table's batch, which it reuses. */
 function copyOf(batch: SessionBatch): SessionBatch {
