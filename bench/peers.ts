@@ -5,7 +5,8 @@
  *   nfpcapd -r FILE -w DIR                      (nfdump's pcap collector, flow files)
  *   argus -r FILE -w OUT                        (argus records)
  *   tshark -q -r FILE -z conv,tcp -z conv,udp   (Wireshark's conversation tables)
- *   netlog replay FILE --db DB                  (sessions into DuckDB)
+ *   netlog replay FILE --db DB                  (sessions into DuckDB; each run checked to
+ *                                               have stored every session it tracked)
  *   netlog replay FILE --format jsonl           (sessions to /dev/null)
  * Inputs (made once in bench/out/): real kernel traffic from bench/real-capture.sh (root; about
  * 5.6M packets), and a synthetic capture of 20M packets / 2M sessions. Wall time and peak RSS
@@ -62,6 +63,7 @@ inputs.push({ name: 'synthetic, 20M packets / 2M sessions (bench/synthetic-captu
 interface Run {
   seconds: number;
   peakRssMiB: number;
+  stderr: string;
 }
 
 /** One command under GNU time: wall seconds and peak RSS. */
@@ -70,7 +72,13 @@ function timed(cmd: string): Run {
   const line = r.stderr.split('\n').reverse().find((l) => l.startsWith('NETLOG_TIME'));
   if (r.status !== 0 || !line) throw new Error(`${cmd} failed (${r.status}): ${r.stderr.slice(-500)}`);
   const [, s, kb] = line.split(' ');
-  return { seconds: Number(s), peakRssMiB: Number(kb) / 1024 };
+  return { seconds: Number(s), peakRssMiB: Number(kb) / 1024, stderr: r.stderr };
+}
+
+/** A netlog --db run counts: every session it tracked must be in the store (its summary line). */
+function checkStored(r: Run): void {
+  const m = /(\d+) sessions, (\d+) written to /.exec(r.stderr);
+  if (!m || m[1] !== m[2]) throw new Error(`netlog --db did not store every session: ${r.stderr.slice(-500)}`);
 }
 
 const median = (runs: Run[]) => [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)]!;
@@ -80,12 +88,13 @@ for (const input of inputs) {
   const packets = Number(execFileSync('capinfos', ['-M', '-c', '-T', '-r', input.file], { encoding: 'utf8' }).trim().split('\t').pop());
   console.log(`\n## ${input.name}\n\n${input.file}: ${packets} packets, ${(statSync(input.file).size / 2 ** 20).toFixed(0)} MiB\n`);
   const big = packets > 10_000_000;
-  const tools: Array<{ name: string; cmd: () => string; runs?: number }> = [
+  const tools: Array<{ name: string; cmd: () => string; runs?: number; check?: (r: Run) => void }> = [
     { name: 'softflowd', cmd: () => `softflowd -r ${input.file} -n 127.0.0.1:9995` },
     { name: 'nfpcapd', cmd: () => `rm -rf ${scratch} && mkdir -p ${scratch} && nfpcapd -r ${input.file} -w ${scratch}`, runs: big ? 1 : RUNS },
     { name: 'argus', cmd: () => `rm -rf ${scratch} && mkdir -p ${scratch} && argus -r ${input.file} -w ${scratch}/argus.out`, runs: big ? 1 : RUNS },
     { name: 'tshark conv', cmd: () => `tshark -q -r ${input.file} -z conv,tcp -z conv,udp > /dev/null`, runs: 1 },
-    { name: 'netlog --db', cmd: () => `rm -rf ${scratch} && mkdir -p ${scratch} && node ${cli} replay -q ${input.file} --db ${scratch}/netlog.duckdb` },
+    // Not -q: its summary says how many sessions were written, checked against those tracked.
+    { name: 'netlog --db', cmd: () => `rm -rf ${scratch} && mkdir -p ${scratch} && node ${cli} replay ${input.file} --db ${scratch}/netlog.duckdb`, check: checkStored },
     { name: 'netlog jsonl', cmd: () => `node ${cli} replay -q ${input.file} --format jsonl > /dev/null` },
   ];
   // Round by round (each tool once a round), not each tool's runs back to back: this machine's
@@ -99,6 +108,7 @@ for (const input of inputs) {
     for (const t of tools) {
       if (round >= (t.runs ?? RUNS)) continue;
       const r = timed(t.cmd());
+      t.check?.(r);
       runs.get(t.name)!.push(r);
       inRound.set(t.name, r);
     }
