@@ -104,10 +104,14 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     // Backpressure: stdout's buffer and the store's commits both pace the reading.
     afterBatch: async () => {
       // The opening goes on only when this thread turns its event loop, which a replay whose
-      // ring stays full never does: past REPLAY_FLUSH_ROWS the replay waits for it, so the sessions
-      // held meanwhile stay bounded (unbounded, a SYN flood's 3M sessions all waited, and the
-      // store's memory bound then dropped 2M of them).
-      if (opening && !store && !openFailure && earlyRows >= REPLAY_FLUSH_ROWS) await opening.catch(() => {});
+      // ring stays full does not do by itself: one turn per batch of packets, and past
+      // REPLAY_FLUSH_ROWS the replay waits for it, so the sessions held meanwhile stay bounded
+      // (unbounded, a SYN flood's 3M sessions all waited, and the store's memory bound then
+      // dropped 2M of them).
+      if (opening && !store && !openFailure) {
+        if (earlyRows >= REPLAY_FLUSH_ROWS) await opening.catch(() => {});
+        else await new Promise((resolve) => setImmediate(resolve));
+      }
       if (openFailure) throw openFailure;
       await writer.drain();
       // stdout's reader went away (`| head`) and nothing else takes the sessions: stop reading.
