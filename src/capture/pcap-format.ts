@@ -114,4 +114,3 @@ export class PcapFormat implements CaptureFormat {
     return 0;
   }
 }
-
