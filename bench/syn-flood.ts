@@ -26,6 +26,11 @@ function timed(cmd: string): { seconds: number; peakRssMiB: number; stdout: stri
   return { seconds: Number(s), peakRssMiB: Number(kb) / 1024, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Each SYN is a flow of its own and must come out as exactly one record: the bench stops if not. */
+function everyFlowOnce(syns: number, records: number, output: string): void {
+  if (records !== syns) throw new Error(`${output}: ${records} records for ${syns} SYNs`);
+}
+
 console.log('| SYNs | output | records | evicted | seconds | packets/s | peak RSS MiB |\n|---:|---|---:|---:|---:|---:|---:|');
 for (const n of [1_000_000, 3_000_000, 10_000_000].filter((n) => n <= max)) {
   const file = join(out, `syn-flood-${n}.pcap`);
@@ -34,12 +39,14 @@ for (const n of [1_000_000, 3_000_000, 10_000_000].filter((n) => n <= max)) {
   // %M is the largest of them, node.
   const j = timed(`node ${cli} replay ${file} --max-flows 100000 --format jsonl | wc -l`);
   const evicted = Number(/evicted=(\d+)/.exec(j.stderr)?.[1] ?? 0);
+  everyFlowOnce(n, Number(j.stdout.trim()), 'JSON lines');
   console.log(`| ${n} | jsonl | ${j.stdout.trim()} | ${evicted} | ${j.seconds.toFixed(2)} | ${(n / j.seconds / 1e6).toFixed(2)} M | ${j.peakRssMiB.toFixed(0)} |`);
   const db = join(out, 'syn-flood.duckdb');
   rmSync(db, { force: true });
   const d = timed(`node ${cli} replay ${file} --max-flows 100000 --db ${db}`);
   const stored = execFileSync('node', [cli, 'sql', '--db', db, '-f', 'csv', 'SELECT count(*) FROM sessions'], { encoding: 'utf8' }).trim().split('\n').pop();
   const evictedDb = Number(/evicted=(\d+)/.exec(d.stderr)?.[1] ?? 0);
+  everyFlowOnce(n, Number(stored), 'DuckDB');
   console.log(`| ${n} | DuckDB | ${stored} | ${evictedDb} | ${d.seconds.toFixed(2)} | ${(n / d.seconds / 1e6).toFixed(2)} M | ${d.peakRssMiB.toFixed(0)} |`);
   rmSync(db, { force: true });
 }
