@@ -86,6 +86,29 @@ describe('the network-logs table in Chromium', () => {
     await page.getByTestId('clientId').selectOption('');
   });
 
+  it('a slow answer to an earlier choice never replaces the table of a later one', async () => {
+    // Hold the answer for client 21 for 1.5 s, so that it comes back after the one for client 22.
+    let held = 0;
+    const table = (url: URL) => url.pathname.endsWith('/logs/network');
+    await page.route(table, async (route) => {
+      if (new URL(route.request().url()).searchParams.get('clientId') === '21') {
+        held++;
+        await new Promise((r) => setTimeout(r, 1500));
+      }
+      await route.continue().catch(() => { /* the page aborted it meanwhile */ });
+    });
+    await page.getByTestId('clientId').selectOption('21');
+    await page.getByTestId('clientId').selectOption('22');
+    const want = fixture.byOrg.org_veth.filter((r) => r.clientId === 22).sort(newestFirst).map((r) => r.sessionId);
+    await poll(ids).toEqual(want);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(held).toBe(1);
+    expect(await ids()).toEqual(want);
+    await page.unroute(table);
+    await page.getByTestId('clientId').selectOption('');
+    await poll(async () => (await ids()).length).toBe(fixture.byOrg.org_veth.length);
+  });
+
   it('pages through the result with Next and Previous', async () => {
     const all = fixture.byOrg.org_veth.slice().sort(newestFirst).map((r) => r.sessionId);
     await page.getByTestId('limit').selectOption('10');

@@ -28,8 +28,8 @@ function localInput(d) {
 }
 
 // ---- API -----------------------------------------------------------------------------------
-async function api(path) {
-  const res = await fetch(path, { headers: { Authorization: `Bearer ${state.key}` } });
+async function api(path, signal) {
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${state.key}` }, signal });
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`;
     try { message = (await res.json()).message ?? message; } catch { /* not JSON */ }
@@ -118,20 +118,28 @@ function showRange(p) {
 }
 
 // ---- loading -------------------------------------------------------------------------------
+// Filters change faster than answers come back, and answers need not come back in order: only
+// the latest load may draw, and starting one aborts the one before, so a slow answer to an old
+// query never replaces the table of the new one.
+let latest = null;
 async function load() {
   if (!state.orgId) return;
+  latest?.abort();
+  const mine = latest = new AbortController();
   const base = `/v1/org/${encodeURIComponent(state.orgId)}/logs/network`;
   try {
     const path = state.tab === 'live' ? `${base}/live` : base;
     const q = query(true);
     if (state.tab === 'live') { q.delete('timeStart'); q.delete('timeEnd'); }
-    const { data } = await (await api(`${path}?${q}`)).json();
+    const { data } = await (await api(`${path}?${q}`, mine.signal)).json();
+    if (mine !== latest) return;
     if (data.filterAttributes) fillAttributes(data.filterAttributes);
     render(data.log);
     showRange(data.pagination);
     state.total = data.pagination.total;
     setStatus(`${state.tab === 'live' ? 'Open now' : 'Sessions'}: ${data.pagination.total} · updated ${new Date().toLocaleTimeString()}`);
   } catch (e) {
+    if (mine !== latest) return;
     render([]);
     setStatus(e.message, true);
   }
