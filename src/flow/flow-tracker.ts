@@ -222,6 +222,34 @@ export class FlowTracker {
   }
 
   /**
+   * Accounts, at once, `count` packets that came right after the packet just given to packet()
+   * (`info`) and continue it: the same flow and direction, TCP with its flags (ACK, or ACK and
+   * PSH), each segment where the one before ended, or UDP; together `bytes` of payload, the
+   * latest at `latestUs`, none more than `gapUs` after the latest before it (the decoding
+   * thread marks such runs: decoded-ring.ts). Returns false, having changed nothing, unless
+   * that gives exactly what packet() one by one would: no sweep falls due, no gap is an idle
+   * timeout, and a TCP run starts at its direction's high-water mark, so that each segment only
+   * raises it (a retransmission or a filled gap takes packet()).
+   */
+  packetRun(info: PacketInfo, count: number, bytes: number, latestUs: number, gapUs: number): boolean {
+    const s = this.lastSlot;
+    if (s === NIL) return false;
+    if (latestUs >= this.nextSweepUs || gapUs > this.timeoutUs[this.slots.listOf[s]!]!) return false;
+    const fromOrig = lessEndpoint(info) === ((this.flags[s]! & F_ORIG_IS_HI) === 0);
+    const d = 2 * s + (fromOrig ? 0 : 1);
+    if (info.protocol !== IPPROTO_TCP) this.bytes[d]! += bytes;
+    else if (bytes > 0) {
+      const high = this.bytes[d]!;
+      if (((info.seq + info.payloadLength) >>> 0) !== ((this.seqBase[d]! + high) >>> 0)) return false;
+      this.bytes[d] = high + bytes;
+    }
+    this.packets[d]! += count;
+    if (latestUs > this.nowUs) this.nowUs = latestUs;
+    if (latestUs > this.lastUs[s]!) this.lastUs[s] = latestUs;
+    return true;
+  }
+
+  /**
    * A SYN on a 4-tuple already in the table is a new connection (ephemeral port reuse) when the
    * old one has ended (FIN both ways or RST), or when its sequence number is not the old
    * originator's ISN (a retransmitted SYN repeats it).

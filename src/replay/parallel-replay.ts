@@ -36,11 +36,17 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const reader = new RingReader(ring);
   const info = new PacketInfo();
+  const gap = new Float64Array(1);
   try {
     for (let n = await reader.next(() => failure); n >= 0; n = await reader.next(() => failure)) {
       for (let i = 0; i < n; i++) {
         reader.read(i, info);
-        tracker.packet(info, reader.tsSec(i), reader.tsNsec(i));
+        const tsSec = reader.tsSec(i);
+        const tsNsec = reader.tsNsec(i);
+        tracker.packet(info, tsSec, tsNsec);
+        // A run of the same flow after it: at once when the flow table can, else one by one.
+        const run = reader.runCount(i);
+        if (run > 0 && tracker.packetRun(info, run, reader.runBytes(i), reader.runTimes(i, run, gap), gap[0]!)) i += run;
       }
       reader.release();
       tracker.deliver();
