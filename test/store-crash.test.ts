@@ -13,7 +13,7 @@ import { ROOT } from './helpers.js';
  */
 const tmp = mkdtempSync(join(tmpdir(), 'netlog-crash-'));
 const capture = join(tmp, 'many-sessions.pcap');
-writeSyntheticCapture(capture, 1_500_000, 7); // ~150k sessions: several batches (50k rows, or 1 s)
+writeSyntheticCapture(capture, 1_500_000, 7); // ~150k sessions: a replay commits each 122,880 (a row group)
 
 /** Starts `netlog replay --db DB --verbose` and kills it with SIGKILL right after its first commit. */
 async function killAfterFirstCommit(db: string, more: string[] = []): Promise<{ reported: number; totals: number[] }> {

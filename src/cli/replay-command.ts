@@ -4,6 +4,7 @@ import type { ClickHouseCommandOptions } from './clickhouse-options.js';
 import { describeIdentity, openIdentity } from './identity-options.js';
 import { replay } from '../replay/replay.js';
 import type { SessionStore } from '../store/session-store.js';
+import { ROW_GROUP_ROWS } from '../store/row-group.js';
 import { SessionBatch } from '../flow/session-batch.js';
 import { SESSION_FORMATS, SessionWriter, type SessionFormat } from './session-writer.js';
 
@@ -187,7 +188,7 @@ async function openStore(path: string, verbose: boolean, outbox: boolean, shippe
 
 /** A replay's store commits a DuckDB row group at a time, fewer and larger commits than the
  *  daemon's 50,000; the sessions a replay may hold before its store is open are one of them. */
-const REPLAY_FLUSH_ROWS = 131_072;
+const REPLAY_FLUSH_ROWS = ROW_GROUP_ROWS;
 
 /** A copy of the flow table's batch, which it reuses. */
 function copyOf(batch: SessionBatch): SessionBatch {

@@ -1,3 +1,4 @@
+import { ROW_GROUP_ROWS } from './row-group.js';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { duckdbApi } from './duckdb.js';
 import { NetlogError } from '../errors.js';
@@ -34,8 +35,10 @@ export interface SessionStoreOptions {
   /** Told when writes start failing and when they work again. */
   onWriteState?: (state: { failing: boolean; error?: string; buffered: number; dropped: number }) => void;
   /**
-   * A bulk load (a replay): a commit of more than BULK_CHECKPOINT of WAL is checkpointed into
-   * the file at once instead of being written to the WAL first and checkpointed at close.
+   * A bulk load (a replay): flushes before close() commit whole row groups only
+   * (ROW_GROUP_ROWS, which row-group.ts explains), the rest waiting for the next flush, with no
+   * interval timer; DuckDB runs on one thread; and a commit of more than BULK_CHECKPOINT of WAL
+   * is checkpointed into the file at once instead of being written to the WAL first.
    */
   bulk?: boolean;
 }
@@ -48,9 +51,9 @@ export interface SessionStoreOptions {
 export const WRITE_MEMORY_LIMIT = '256MB';
 
 /**
- * DuckDB's checkpoint_threshold for a bulk load (its default is 16 MiB). A replay commits every
- * row group (131,072 sessions), which DuckDB writes into the file as it goes, but the last
- * commit is smaller and went through the WAL, to be written again by the checkpoint at close:
+ * DuckDB's checkpoint_threshold for a bulk load (its default is 16 MiB). A replay commits whole
+ * row groups, which DuckDB writes into the file as it goes, but the last commit is smaller
+ * and went through the WAL, to be written again by the checkpoint at close:
  * for the 78k sessions of the real-traffic capture, the last flush and the close took
  * 157-196 + 99-104 ms with the default, 181-208 + 9-10 ms with this (`replay -q
  * peers-real.pcap --db`, timed inside the command, two runs each). The daemon keeps the
@@ -58,11 +61,12 @@ export const WRITE_MEMORY_LIMIT = '256MB';
  */
 const BULK_CHECKPOINT = '1MB';
 
+
 /**
  * How far a replay may run ahead of DuckDB, in flushes: DuckDB's inserts and the replay's two
  * threads share the cores, and with room to run ahead each side works while the other waits.
  * `/usr/bin/time netlog replay -q bench/out/peers-synthetic-20m.pcap --db DB` (2M sessions,
- * flushes of 131,072), three runs each: 4 -> 11.9-16.0 s, 8 -> 9.3-11.7 s with peak RSS up to
+ * flushes of 131,072 then), three runs each: 4 -> 11.9-16.0 s, 8 -> 9.3-11.7 s with peak RSS up to
  * 1.0 GB; `npm run bench:peers` has 11.3 s with 4 (median of 3). Two cores make it noisy;
  * 4 bounds what waits at about 90 MB.
  */
@@ -98,6 +102,7 @@ export class SessionStore {
   private readonly onCommit: SessionStoreOptions['onCommit'];
   private readonly outbox: boolean;
   private readonly maxBuffered: number;
+  private readonly bulk: boolean;
   private readonly onWriteState: SessionStoreOptions['onWriteState'];
   /** The batches of the write in progress, as the table function its INSERT reads. */
   private readonly scan: SessionRowsScan;
@@ -124,6 +129,7 @@ export class SessionStore {
     this.onCommit = options.onCommit;
     this.outbox = options.outbox ?? false;
     this.maxBuffered = options.maxBuffered ?? 1_000_000;
+    this.bulk = options.bulk ?? false;
     this.onWriteState = options.onWriteState;
     this.dataDir = options.dataDir ?? dirname(path);
     this.scan = new SessionRowsScan(connection);
@@ -139,7 +145,8 @@ export class SessionStore {
       instance = await duckdbApi.DuckDBInstance.create(path, {
         memory_limit: WRITE_MEMORY_LIMIT,
         preserve_insertion_order: 'false',
-        ...(options.bulk ? { checkpoint_threshold: BULK_CHECKPOINT } : {}),
+        // A bulk load on one thread: see row-group.ts.
+        ...(options.bulk ? { checkpoint_threshold: BULK_CHECKPOINT, threads: '1' } : {}),
       });
     } catch (e) {
       throw new NetlogError('ERR_STORE_OPEN', `cannot open the session store: ${(e as Error).message}`, { file: path });
@@ -237,14 +244,14 @@ export class SessionStore {
   private scheduleFlush(): void {
     if (this.writeError !== null) return; // the retry timer writes them
     if (this.pendingRows >= this.flushRows) this.flushInBackground();
-    else if (this.timer === null && this.pendingRows > 0) {
+    else if (this.timer === null && this.pendingRows > 0 && !this.bulk) {
       this.timer = setTimeout(() => this.flushInBackground(), this.flushIntervalMs);
     }
   }
 
   /** A flush nobody awaits: a failure is kept for the retry, not thrown into the event loop. */
   private flushInBackground(): void {
-    this.flush().catch(() => {});
+    this.flushQueued(this.bulk).catch(() => {});
   }
 
   /**
@@ -253,6 +260,11 @@ export class SessionStore {
    * thrown to whoever awaits this flush.
    */
   flush(): Promise<void> {
+    return this.flushQueued(false);
+  }
+
+  /** A flush; with `wholeGroups`, of the leading sessions that fill whole row groups only. */
+  private flushQueued(wholeGroups: boolean): Promise<void> {
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -260,11 +272,12 @@ export class SessionStore {
     // The batch is taken when its turn comes, not now: after a failed write the next flush
     // takes the failed sessions and the newer ones together, in order.
     return this.serial(async () => {
-      const batches = this.pending;
-      const rows = this.pendingRows;
+      const take = wholeGroups ? this.wholeGroupBatches() : this.pending.length;
+      const batches = this.pending.slice(0, take);
+      const rows = batches.reduce((n, b) => n + b.length, 0);
       if (rows === 0) return;
-      this.pending = [];
-      this.pendingRows = 0;
+      this.pending = this.pending.slice(take);
+      this.pendingRows -= rows;
       this.writingRows = rows;
       try {
         await this.write(batches, rows);
@@ -287,6 +300,19 @@ export class SessionStore {
         if (this.pendingRows > 0) this.flushInBackground();
       }
     });
+  }
+
+  /**
+   * How many leading batches hold whole row groups of sessions (0 if fewer are waiting). The
+   * batches fill up in turn, so all but the last are full and 60 of them make a group; if
+   * that does not hold, all of them.
+   */
+  private wholeGroupBatches(): number {
+    const target = Math.floor(this.pendingRows / ROW_GROUP_ROWS) * ROW_GROUP_ROWS;
+    let n = 0;
+    let rows = 0;
+    while (n < this.pending.length && rows + this.pending[n]!.length <= target) rows += this.pending[n++]!.length;
+    return rows === target ? n : this.pending.length;
   }
 
   /**
