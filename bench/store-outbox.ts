@@ -1,17 +1,20 @@
 /**
- * What the ClickHouse outbox costs the store: the sessions of CAPTURE appended through
- * SessionStore (batches of 50,000, one transaction each) into a fresh file, with and without
- * the outbox (`--clickhouse-url` turns it on).
- *   node dist/bench/store-outbox.js plain|outbox CAPTURE
+ * The sessions of CAPTURE appended through SessionStore into a fresh file: as the daemon
+ * writes (batches of 50,000, one transaction each), without and with the ClickHouse outbox
+ * (`--clickhouse-url` turns it on), and as a replay writes (`bulk`: whole row groups, one
+ * DuckDB thread). `seconds` runs to the last commit, `closedSeconds` to the close (with the
+ * checkpoint that the daemon's commits leave to it).
+ *   node dist/bench/store-outbox.js plain|outbox|bulk CAPTURE
  */
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SessionBatch } from '../src/flow/session-batch.js';
 import { replay } from '../src/replay/replay.js';
+import { ROW_GROUP_ROWS } from '../src/store/row-group.js';
 import { SessionStore } from '../src/store/session-store.js';
 
-const [mode, capture] = process.argv.slice(2) as ['plain' | 'outbox', string];
+const [mode, capture] = process.argv.slice(2) as ['plain' | 'outbox' | 'bulk', string];
 const batches: SessionBatch[] = [];
 await replay([capture], {
   onSessions: (b) => {
@@ -23,14 +26,15 @@ await replay([capture], {
 const sessions = batches.reduce((n, b) => n + b.length, 0);
 const db = join(tmpdir(), `netlog-bench-outbox-${process.pid}.duckdb`);
 rmSync(db, { force: true });
-const store = await SessionStore.open(db, { outbox: mode === 'outbox', flushRows: 50_000 });
+const store = await SessionStore.open(db, mode === 'bulk' ? { bulk: true, flushRows: ROW_GROUP_ROWS } : { outbox: mode === 'outbox', flushRows: 50_000 });
 const start = process.hrtime.bigint();
 for (const b of batches) store.appendBatch(b);
 await store.flush();
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 await store.close();
+const closedSeconds = Number(process.hrtime.bigint() - start) / 1e9;
 rmSync(db, { force: true });
 rmSync(`${db}.wal`, { force: true });
 process.stdout.write(
-  JSON.stringify({ mode, sessions, seconds, sessionsPerSecond: sessions / seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n',
+  JSON.stringify({ mode, sessions, seconds, sessionsPerSecond: sessions / seconds, closedSeconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n',
 );
