@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../src/flow/session-record.js';
 import { replay } from '../src/replay/replay.js';
+import { ROW_GROUP_ROWS } from '../src/store/row-group.js';
 import { SessionStore } from '../src/store/session-store.js';
+import { SessionBatch } from '../src/flow/session-batch.js';
+import { writeSynFlood } from '../bench/synthetic-capture.js';
 import { runReadOnlySql } from '../src/store/sql-query.js';
 import { CORPUS, FIXTURES, ROOT } from './helpers.js';
 
@@ -94,5 +97,39 @@ describe('retention on replay', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`pruned ${kept} sessions`));
     expect((await runReadOnlySql(db, 'SELECT count(*) AS n FROM sessions_all')).rows[0]!.n).toBe(5);
+  });
+
+  it('a bulk store (a replay\'s) commits whole row groups for size, everything within its interval, the rest at close', async () => {
+    const total = 2 * ROW_GROUP_ROWS + 7_000;
+    const capture = join(tmp, 'syn-flood.pcap');
+    writeSynFlood(capture, total, 3); // a session per SYN through a table of 1,000 flows
+    const batches: SessionBatch[] = [];
+    await replay([capture], {
+      maxFlows: 1000,
+      onSessions: (b) => {
+        const copy = new SessionBatch(b.length);
+        copy.pushRows(b, 0, b.length);
+        batches.push(copy);
+      },
+    });
+    const db = join(tmp, 'bulk.duckdb');
+    const commits: number[] = [];
+    const store = await SessionStore.open(db, { bulk: true, flushRows: ROW_GROUP_ROWS, flushIntervalMs: 300, onCommit: (n) => commits.push(n) });
+    // A few sessions arriving slowly: the interval's flush commits them, less than a group.
+    let first = 0;
+    let i = 0;
+    for (; first < 10_000; i++) {
+      store.appendBatch(batches[i]!);
+      first += batches[i]!.length;
+    }
+    for (const deadline = Date.now() + 10_000; commits.length === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    expect(commits).toEqual([first]);
+    // The rest at once: the flush for size takes one whole group, close() what is left.
+    for (; i < batches.length; i++) store.appendBatch(batches[i]!);
+    await store.close();
+    expect(store.written).toBe(total);
+    expect(commits).toEqual([first, ROW_GROUP_ROWS, total - first - ROW_GROUP_ROWS]);
+    const { rows } = await runReadOnlySql(db, 'SELECT count(*) AS n FROM sessions');
+    expect(rows[0]!.n).toBe(total);
   });
 });

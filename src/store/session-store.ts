@@ -35,10 +35,11 @@ export interface SessionStoreOptions {
   /** Told when writes start failing and when they work again. */
   onWriteState?: (state: { failing: boolean; error?: string; buffered: number; dropped: number }) => void;
   /**
-   * A bulk load (a replay): flushes before close() commit whole row groups only
-   * (ROW_GROUP_ROWS, which row-group.ts explains), the rest waiting for the next flush, with no
-   * interval timer; DuckDB runs on one thread; and a commit of more than BULK_CHECKPOINT of WAL
-   * is checkpointed into the file at once instead of being written to the WAL first.
+   * A bulk load (a replay): a flush for size (`flushRows`) commits whole row groups only
+   * (ROW_GROUP_ROWS, which row-group.ts explains), the rest waiting for the next flush (the
+   * interval's flush and close() take everything); DuckDB runs on one thread; and a commit of
+   * more than BULK_CHECKPOINT of WAL is checkpointed into the file at once instead of being
+   * written to the WAL first.
    */
   bulk?: boolean;
 }
@@ -198,7 +199,7 @@ export class SessionStore {
    */
   caughtUp = (): Promise<void> | void => {
     if (this.pendingRows >= PENDING_BATCHES * this.flushRows && this.writeError === null) {
-      this.flushInBackground();
+      this.flushInBackground(this.bulk);
       return this.flushing;
     }
   };
@@ -243,15 +244,18 @@ export class SessionStore {
 
   private scheduleFlush(): void {
     if (this.writeError !== null) return; // the retry timer writes them
-    if (this.pendingRows >= this.flushRows) this.flushInBackground();
-    else if (this.timer === null && this.pendingRows > 0 && !this.bulk) {
-      this.timer = setTimeout(() => this.flushInBackground(), this.flushIntervalMs);
+    // A bulk load's flushes for size take whole row groups; the interval's takes everything, so
+    // that sessions still reach the file within a second when they come slowly (a capture
+    // piped into `netlog replay -`).
+    if (this.pendingRows >= this.flushRows) this.flushInBackground(this.bulk);
+    else if (this.timer === null && this.pendingRows > 0) {
+      this.timer = setTimeout(() => this.flushInBackground(false), this.flushIntervalMs);
     }
   }
 
   /** A flush nobody awaits: a failure is kept for the retry, not thrown into the event loop. */
-  private flushInBackground(): void {
-    this.flushQueued(this.bulk).catch(() => {});
+  private flushInBackground(wholeGroups = false): void {
+    this.flushQueued(wholeGroups).catch(() => {});
   }
 
   /**
