@@ -92,10 +92,12 @@ const lookup = JSON.parse(execFileSync(process.execPath, [join(here, 'identity.j
 // With and without the map in alternating rounds (the order swapped each round), compared
 // within each round: this machine's speed drifts by tens of percent over minutes, and the
 // replay without a map measured minutes before says little about one measured now.
+// Twice the rounds of the other cases and one more: single rounds spread from -3% to +48% here.
+const IDENTITY_ROUNDS = 2 * RUNS + 1;
 const withoutRuns: CaseResult[] = [];
 const withRuns: CaseResult[] = [];
 const slowdowns: number[] = [];
-for (let round = 0; round < RUNS; round++) {
+for (let round = 0; round < IDENTITY_ROUNDS; round++) {
   const order = round % 2 === 0 ? [false, true] : [true, false];
   const got = order.map((map) => runCase('replay-case.js', map ? [capture, orgMapFile] : [capture], [], 1));
   const without = got[order.indexOf(false)]!;
@@ -109,7 +111,7 @@ const withMap = median(withRuns);
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 console.log('\n## Identity with 100k clients and 100k site resources\n');
 console.log(`look-up per new flow: ${(lookup.nsPerLookup / 1000).toFixed(2)} µs (map loads in ${lookup.loadSeconds.toFixed(2)} s)`);
-console.log(`replay with and without the map in ${RUNS} alternating rounds (medians):`);
+console.log(`replay with and without the map in ${IDENTITY_ROUNDS} alternating rounds (medians):`);
 console.log('| replay | seconds | packets/s | peak RSS MiB |\n|---|---:|---:|---:|');
 console.log(`| without a map | ${withoutMap.seconds.toFixed(3)} | ${(withoutMap.packetsPerSecond / 1e6).toFixed(2)} M | ${withoutMap.peakRssMiB.toFixed(0)} |`);
 console.log(`| with the map (scope all) | ${withMap.seconds.toFixed(3)} | ${(withMap.packetsPerSecond / 1e6).toFixed(2)} M | ${withMap.peakRssMiB.toFixed(0)} |`);
