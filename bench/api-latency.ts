@@ -10,7 +10,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiKey, loadApiKeys } from '../src/api/api-keys.js';
@@ -21,7 +21,9 @@ import { StoreReader } from '../src/api/store-reader.js';
 const [db, requestsArg] = process.argv.slice(2) as [string, string | undefined];
 const REQUESTS = Number(requestsArg ?? 200);
 const ORG = 'org-1'; // what store-scale.ts make writes
-const keyFile = join(mkdtempSync(join(tmpdir(), 'netlog-bench-api-')), 'keys.json');
+const keyDir = mkdtempSync(join(tmpdir(), 'netlog-bench-api-'));
+const keyFile = join(keyDir, 'keys.json');
+process.on('exit', () => rmSync(keyDir, { recursive: true, force: true }));
 const key = await createApiKey(keyFile, ORG);
 const reader = await StoreReader.openReadOnly(db, 60_000);
 const api = await startApi(createApiApp({ reader, keys: await loadApiKeys(keyFile), directory: new OrgDirectory(() => []) }), '127.0.0.1', 0);
