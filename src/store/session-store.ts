@@ -1,6 +1,6 @@
-import { ROW_GROUP_ROWS } from './row-group.js';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { duckdbApi } from './duckdb.js';
+import { ROW_GROUP_ROWS } from './row-group.js';
 import { NetlogError } from '../errors.js';
 import { BATCH_ROWS, SessionBatch } from '../flow/session-batch.js';
 import type { SessionRecord } from '../flow/session-record.js';
@@ -61,7 +61,6 @@ export const WRITE_MEMORY_LIMIT = '256MB';
  * default: its small commits would each rewrite the table's last row group.
  */
 const BULK_CHECKPOINT = '1MB';
-
 
 /**
  * How far a replay may run ahead of DuckDB, in flushes: DuckDB's inserts and the replay's two
@@ -248,7 +247,12 @@ export class SessionStore {
     // that sessions still reach the file within a second when they come slowly (a capture
     // piped into `netlog replay -`).
     if (this.pendingRows >= this.flushRows) this.flushInBackground(this.bulk);
-    else if (this.timer === null && this.pendingRows > 0) {
+    else this.armInterval();
+  }
+
+  /** Starts the interval's flush (of everything) unless one is waiting or nothing is. */
+  private armInterval(): void {
+    if (this.timer === null && this.pendingRows > 0 && this.writeError === null) {
       this.timer = setTimeout(() => this.flushInBackground(false), this.flushIntervalMs);
     }
   }
@@ -279,9 +283,11 @@ export class SessionStore {
       const take = wholeGroups ? this.wholeGroupBatches() : this.pending.length;
       const batches = this.pending.slice(0, take);
       const rows = batches.reduce((n, b) => n + b.length, 0);
-      if (rows === 0) return;
       this.pending = this.pending.slice(take);
       this.pendingRows -= rows;
+      // What a flush for whole groups leaves waits for the interval (this flush cleared it).
+      if (wholeGroups) this.armInterval();
+      if (rows === 0) return;
       this.writingRows = rows;
       try {
         await this.write(batches, rows);
