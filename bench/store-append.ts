@@ -136,9 +136,7 @@ const batches: SessionBatch[] = [];
 await replay([capture], {
   onSessions: (b) => {
     if (!batchwise) return records.push(...b.records());
-    const copy = new SessionBatch(b.length);
-    copy.pushRows(b, 0, b.length);
-    batches.push(copy);
+    batches.push(b.copy());
   },
 });
 const sessions = batchwise ? batches.reduce((n, b) => n + b.length, 0) : records.length;

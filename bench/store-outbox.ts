@@ -17,11 +17,7 @@ import { SessionStore } from '../src/store/session-store.js';
 const [mode, capture] = process.argv.slice(2) as ['plain' | 'outbox' | 'bulk', string];
 const batches: SessionBatch[] = [];
 await replay([capture], {
-  onSessions: (b) => {
-    const copy = new SessionBatch(b.length);
-    copy.pushRows(b, 0, b.length);
-    batches.push(copy);
-  },
+  onSessions: (b) => batches.push(b.copy()),
 });
 const sessions = batches.reduce((n, b) => n + b.length, 0);
 const db = join(tmpdir(), `netlog-bench-outbox-${process.pid}.duckdb`);

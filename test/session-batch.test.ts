@@ -19,11 +19,7 @@ async function batchesOf(files: string[], identifier?: IdentityRegistry): Promis
   const records: SessionRecord[] = [];
   await replay(files, {
     identifier,
-    onSessions: (b) => {
-      const copy = new SessionBatch(b.length);
-      copy.pushRows(b, 0, b.length);
-      batches.push(copy);
-    },
+    onSessions: (b) => batches.push(b.copy()),
   });
   await replay(files, { identifier, onSession: (r) => records.push(r) });
   return { batches, records };

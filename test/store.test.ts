@@ -106,11 +106,7 @@ describe('retention on replay', () => {
     const batches: SessionBatch[] = [];
     await replay([capture], {
       maxFlows: 1000,
-      onSessions: (b) => {
-        const copy = new SessionBatch(b.length);
-        copy.pushRows(b, 0, b.length);
-        batches.push(copy);
-      },
+      onSessions: (b) => batches.push(b.copy()),
     });
     const db = join(tmp, 'bulk.duckdb');
     const commits: number[] = [];

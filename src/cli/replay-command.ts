@@ -97,7 +97,7 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     onSessions: (batch) => {
       if (store) store.appendBatch(batch);
       else if (opening) {
-        early.push(copyOf(batch));
+        early.push(batch.copy());
         earlyRows += batch.length;
       }
       if (toStdout) writer.write(batch);
@@ -190,12 +190,6 @@ async function openStore(path: string, verbose: boolean, outbox: boolean, shippe
  *  daemon's 50,000; the sessions a replay may hold before its store is open are one of them. */
 const REPLAY_FLUSH_ROWS = ROW_GROUP_ROWS;
 
-/** A copy of the flow table's batch, which it reuses. */
-function copyOf(batch: SessionBatch): SessionBatch {
-  const copy = new SessionBatch(batch.length);
-  copy.pushRows(batch, 0, batch.length);
-  return copy;
-}
 
 /** --max-flows and the timeouts, shared by `replay` and `capture`. */
 export function parseFlowOptions(opts: Pick<ReplayCommandOptions, 'maxFlows' | 'tcpEstablishedTimeout' | 'tcpTransientTimeout' | 'udpTimeout' | 'linger'>) {

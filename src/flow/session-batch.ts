@@ -207,6 +207,13 @@ export class SessionBatch {
     this.length = at + count;
   }
 
+  /** A batch of its own holding these rows, for a holder that keeps them past the reuse. */
+  copy(): SessionBatch {
+    const copy = new SessionBatch(this.length);
+    copy.pushRows(this, 0, this.length);
+    return copy;
+  }
+
   /** Empties the batch; text references are dropped so the strings can be collected. */
   clear(): void {
     for (const name of NULLABLE_TEXT_COLUMNS) this[name].fill(null, 0, this.length);
