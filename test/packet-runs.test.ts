@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IPPROTO_TCP, IPPROTO_UDP, PacketInfo, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../src/decode/packet-info.js';
 import { FlowTracker, type FlowTimeouts } from '../src/flow/flow-tracker.js';
+import { createRing, RingReader, RingWriter, SLOT_PACKETS } from '../src/replay/decoded-ring.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
 
 /**
@@ -146,5 +147,65 @@ describe('a run of packets taken at once gives the sessions of its packets one b
     expect(r.taken).toBe(true);
     expect(r.runs).toEqual(r.single);
     expect(r.single[0]).toMatchObject({ bytesTx: 60, packetsTx: 3, bytesRx: 40 });
+  });
+});
+
+describe('the decoding thread marks runs in the ring', () => {
+  /** Pushes `packets` through a ring (one slot or more) and reads back, for each, its run count and bytes. */
+  async function throughRing(packets: Pkt[]): Promise<Array<[number, number]>> {
+    const ring = createRing();
+    const writer = new RingWriter(ring);
+    const reader = new RingReader(ring);
+    const out: Array<[number, number]> = [];
+    let pushed = 0;
+    const pushSome = () => {
+      for (; pushed < packets.length && pushed < out.length + SLOT_PACKETS; pushed++) {
+        const p = packets[pushed]!;
+        writer.push(info(p), Math.floor(p.t), Math.round((p.t % 1) * 1e9));
+      }
+      if (pushed === packets.length) writer.finish();
+    };
+    pushSome();
+    for (let n = await reader.next(() => null); n >= 0; n = await reader.next(() => null)) {
+      for (let i = 0; i < n; i++) out.push([reader.runCount(i), reader.runBytes(i)]);
+      reader.release();
+      if (pushed < packets.length) pushSome();
+    }
+    return out;
+  }
+
+  it('in-order segments of one direction, pure ACKs and UDP datagrams make runs; anything else ends one', async () => {
+    const packets = [
+      ...connection([0, 1, 2, 3].map((k) => segment(k))).slice(0, 7), // SYN, SYN-ACK, ACK, 4 segments
+      segment(1, 100.002), // a retransmission: not where the last one ended
+      tcp(100.003, true, TCP_ACK, 1000),
+      tcp(100.0031, true, TCP_ACK, 1000),
+      udp(100.004, true, 10),
+      udp(100.0041, true, 20),
+      udp(100.0042, false, 30), // the other direction
+    ];
+    expect(await throughRing(packets)).toEqual([
+      [0, 0], // SYN
+      [0, 0], // SYN-ACK
+      [0, 0], // the client's ACK, followed by the server's segments (another direction)
+      [3, 3000], // the first segment, three after it
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, 0], // the retransmission starts a run of its own, which the client's ACK ends
+      [1, 0], // two pure ACKs
+      [0, 0],
+      [1, 20], // two datagrams one way
+      [0, 0],
+      [0, 0],
+    ]);
+  });
+
+  it('a run never crosses into the next slot', async () => {
+    const packets = Array.from({ length: SLOT_PACKETS + 10 }, (_, k) => udp(100 + k * 1e-4, true, 1));
+    const runs = await throughRing(packets);
+    expect(runs[0]).toEqual([SLOT_PACKETS - 1, SLOT_PACKETS - 1]);
+    expect(runs[SLOT_PACKETS]).toEqual([9, 9]);
+    expect(runs.filter(([n]) => n > 0)).toHaveLength(2);
   });
 });
