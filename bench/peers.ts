@@ -123,5 +123,10 @@ for (const input of inputs) {
   const each = (name: string) => runs.get(name)!.map((r) => r.seconds.toFixed(2)).join(', ');
   console.log(`\nEach round: softflowd ${each('softflowd')} s; netlog --db ${each('netlog --db')} s; netlog jsonl ${each('netlog jsonl')} s.`);
   console.log(`softflowd time / netlog --db time in the same round: ${paired.map((x) => x.toFixed(2)).join(', ')} (median ${[...paired].sort((a, b) => a - b)[Math.floor(paired.length / 2)]!.toFixed(2)}).`);
+  // netlog's two threads, each timed alone: its replay takes at least the slower of them.
+  const alone = JSON.parse(execFileSync(process.execPath, [join(here, 'flow-table-alone.js'), input.file], { encoding: 'utf8' })) as { decodeSeconds: number; seconds: number };
+  console.log(
+    `netlog's two threads, each alone (bench/flow-table-alone.ts, once): decoding ${alone.decodeSeconds.toFixed(2)} s, flow table ${alone.seconds.toFixed(2)} s (sessions counted, not written); softflowd's whole run ${results.get('softflowd')!.seconds.toFixed(2)} s.`,
+  );
   rmSync(scratch, { recursive: true, force: true });
 }

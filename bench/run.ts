@@ -70,6 +70,8 @@ for (const mode of ['read', 'decode'] as const) {
 if (!hasNodePcap()) console.log('node_pcap not installed: `npm install --no-save pcap` to compare against it');
 const replayRow = runCase('replay-case.js', [capture]);
 const replayOneThread = runCase('replay-case.js', [capture, '--single-thread']);
+// The flow table's thread alone (bench/flow-table-alone.ts): what the replay can reach at most.
+const flowTableAlone = runCase('flow-table-alone.js', [capture]) as CaseResult & { decodeSeconds: number };
 
 console.log('\n## Capture reader and decoder\n');
 console.log('| case | packets | seconds | packets/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
@@ -79,11 +81,17 @@ for (const [name, r] of rows) {
 
 console.log('\n## End-to-end replay: read, decode, flow table, JSON lines to /dev/null\n');
 console.log('| threads | packets | sessions | seconds | packets/s | sessions/s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|');
-for (const [threads, r] of [['decoding on a worker (default)', replayRow], ['one (--single-thread)', replayOneThread]] as const) {
+for (const [threads, r] of [
+  ['decoding on a worker (default)', replayRow],
+  ['one (--single-thread)', replayOneThread],
+  ['the flow table\'s thread alone: packets decoded beforehand, sessions counted, not written (the most a replay reaches here)', flowTableAlone],
+] as const) {
   console.log(
     `| ${threads} | ${r.packets} | ${r.sessions} | ${r.seconds.toFixed(3)} | ${(r.packetsPerSecond / 1e6).toFixed(2)} M | ${(r.sessionsPerSecond! / 1e3).toFixed(0)} k | ${r.peakRssMiB.toFixed(0)} |`,
   );
 }
+
+console.log(`\nThe decoding thread's work alone on the same capture (read, decode, write the ring; bench/flow-table-alone.ts): ${flowTableAlone.decodeSeconds.toFixed(3)} s.`);
 
 // Identity: a 100k-client, 100k-resource org map; look-up cost and replay with the map.
 const orgMapFile = join(out, 'org-100k.json');
@@ -119,7 +127,7 @@ console.log(`slower by, round by round: ${slowdowns.map(pct).join(', ')} (median
 
 console.log('\n## Appending the sessions of that capture to DuckDB (one transaction, fresh file)\n');
 console.log('| method | sessions | seconds | sessions/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
-for (const mode of ['scan', 'staged', 'row', 'chunk', 'csv']) {
+for (const mode of ['scan', 'staged', 'row', 'chunk', 'csv', 'floor']) {
   const a = runCase('store-append.js', [mode, capture], [], Math.min(RUNS, 3)) as CaseResult & { mode: string };
   const label = {
     scan: 'session batches scanned by a table function, text made by SQL (the store)',
@@ -127,6 +135,7 @@ for (const mode of ['scan', 'staged', 'row', 'chunk', 'csv']) {
     row: 'appender row API',
     chunk: 'data chunks via setColumns',
     csv: 'CSV text + read_csv INSERT',
+    floor: 'DuckDB alone: the INSERT ... SELECT of the store from rows already in DuckDB, no JavaScript timed (the most any way in reaches)',
   }[mode];
   console.log(`| ${label} | ${a.sessions} | ${a.seconds.toFixed(3)} | ${(a.sessionsPerSecond! / 1e3).toFixed(0)} k | ${a.peakRssMiB.toFixed(0)} |`);
 }

@@ -19,13 +19,14 @@ import { Fragment, IPPROTO_TCP, IPPROTO_UDP, type PacketInfo } from '../decode/p
 export const SLOTS = 8;
 export const SLOT_PACKETS = 4096;
 const WORDS = 14;
+/** Bytes a slot takes: its packets, and its two header words (state, count). */
+const SLOT_BYTES = 2 * 4 + SLOT_PACKETS * (2 * 8 + WORDS * 4);
 
-// Slot states, in `header[slot]`; the packet count of a slot is `header[SLOTS + slot]`.
+// Slot states, in `header[slot]`; the packet count of a slot is `header[slots + slot]`.
 const EMPTY = 0;
 const FULL = 1;
 /** No more packets: the writer has finished (the slot carries none). */
 const END = 2;
-const HEADER_BYTES = 8 * Math.ceil((2 * SLOTS * 4) / 8);
 
 // Words 12 and 13 of a run's first packet: how many packets after it continue it (0 in every
 // other packet), and their payload bytes.
@@ -40,19 +41,29 @@ const PROTOCOL_SHIFT = 9;
 const VERSION_SHIFT = 17;
 const FRAGMENT_SHIFT = 21;
 
-export function createRing(): SharedArrayBuffer {
-  return new SharedArrayBuffer(HEADER_BYTES + SLOTS * SLOT_PACKETS * (2 * 8 + WORDS * 4));
+/**
+ * A ring of `slots` slots (a replay's: SLOTS; bench/flow-table-alone.ts makes one that holds a
+ * whole capture, so that the writer never waits).
+ */
+export function createRing(slots = SLOTS): SharedArrayBuffer {
+  return new SharedArrayBuffer(slots * SLOT_BYTES);
 }
 
 class RingView {
+  /** Slots in the ring, from its size (createRing). */
+  protected readonly slots: number;
   protected readonly header: Int32Array;
   protected readonly ts: Float64Array;
   protected readonly words: Uint32Array;
 
   constructor(ring: SharedArrayBuffer) {
-    this.header = new Int32Array(ring, 0, 2 * SLOTS);
-    this.ts = new Float64Array(ring, HEADER_BYTES, SLOTS * SLOT_PACKETS * 2);
-    this.words = new Uint32Array(ring, HEADER_BYTES + SLOTS * SLOT_PACKETS * 16, SLOTS * SLOT_PACKETS * WORDS);
+    const slots = ring.byteLength / SLOT_BYTES;
+    this.slots = slots;
+    // The header (two words a slot, 8 bytes, so the timestamps after it stay aligned), the
+    // timestamps, the words.
+    this.header = new Int32Array(ring, 0, 2 * slots);
+    this.ts = new Float64Array(ring, 8 * slots, slots * SLOT_PACKETS * 2);
+    this.words = new Uint32Array(ring, 8 * slots + slots * SLOT_PACKETS * 16, slots * SLOT_PACKETS * WORDS);
   }
 }
 
@@ -173,10 +184,10 @@ export class RingWriter extends RingView {
 
   private publish(state: number): void {
     this.closeRun();
-    this.header[SLOTS + this.slot] = this.count;
+    this.header[this.slots + this.slot] = this.count;
     Atomics.store(this.header, this.slot, state);
     Atomics.notify(this.header, this.slot);
-    this.slot = (this.slot + 1) % SLOTS;
+    this.slot = (this.slot + 1) % this.slots;
     this.count = 0;
   }
 }
@@ -193,7 +204,7 @@ export class RingReader extends RingView {
     const h = this.header;
     for (;;) {
       const state = Atomics.load(h, this.slot);
-      if (state === FULL) return h[SLOTS + this.slot]!;
+      if (state === FULL) return h[this.slots + this.slot]!;
       if (state === END) return -1;
       const failure = failed();
       if (failure) throw failure;
@@ -266,10 +277,15 @@ export class RingReader extends RingView {
     return this.ts[2 * (this.slot * SLOT_PACKETS + i) + 1]!;
   }
 
+  /** Moves on to the next slot, leaving this one full (a reader that reads the ring again). */
+  skip(): void {
+    this.slot = (this.slot + 1) % this.slots;
+  }
+
   /** The current slot is handled: the writer may fill it again. */
   release(): void {
     Atomics.store(this.header, this.slot, EMPTY);
     Atomics.notify(this.header, this.slot);
-    this.slot = (this.slot + 1) % SLOTS;
+    this.slot = (this.slot + 1) % this.slots;
   }
 }

@@ -39,15 +39,7 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
   const gap = new Float64Array(1);
   try {
     for (let n = await reader.next(() => failure); n >= 0; n = await reader.next(() => failure)) {
-      for (let i = 0; i < n; i++) {
-        reader.read(i, info);
-        const tsSec = reader.tsSec(i);
-        const tsNsec = reader.tsNsec(i);
-        tracker.packet(info, tsSec, tsNsec);
-        // A run of the same flow after it: at once when the flow table can, else one by one.
-        const run = reader.runCount(i);
-        if (run > 0 && tracker.packetRun(info, run, reader.runBytes(i), reader.runTimes(i, run, gap), gap[0]!)) i += run;
-      }
+      trackSlot(reader, n, tracker, info, gap);
       reader.release();
       tracker.deliver();
       await options.afterBatch?.();
@@ -63,4 +55,19 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
   tracker.flush('capture-end');
   await options.afterBatch?.();
   return { reports, tracker, decoder };
+}
+
+/**
+ * The flow table's part of a slot of `n` packets: each packet into the flow table, a run of one
+ * flow (decoded-ring.ts) at once where the flow table can take it so. `info` and `gap` are
+ * scratch.
+ */
+export function trackSlot(reader: RingReader, n: number, tracker: FlowTracker, info: PacketInfo, gap: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    reader.read(i, info);
+    tracker.packet(info, reader.tsSec(i), reader.tsNsec(i));
+    // A run of the same flow after it: at once when the flow table can, else one by one.
+    const run = reader.runCount(i);
+    if (run > 0 && tracker.packetRun(info, run, reader.runBytes(i), reader.runTimes(i, run, gap), gap[0]!)) i += run;
+  }
 }

@@ -1,0 +1,55 @@
+/**
+ * The two threads of a replay, each alone. The capture is decoded into a ring that holds all
+ * of it (the decoding thread's RingWriter, runs of one flow marked as in a replay), timed as
+ * `decodeSeconds`; then what the flow table's thread does with each slot is timed (trackSlot,
+ * and handing on the sessions, counted here, not written) as `seconds`. A replay runs each for
+ * every packet, in order, on a thread of its own, so the slower of the two is the most the
+ * replay reaches on this machine, however fast writing the sessions gets. Three passes over
+ * the ring; the fastest is reported (the first runs before the JIT has settled).
+ *   node dist/bench/flow-table-alone.js CAPTURE
+ */
+import { Decoder } from '../src/decode/decoder.js';
+import { PacketInfo } from '../src/decode/packet-info.js';
+import { FlowTracker } from '../src/flow/flow-tracker.js';
+import { createRing, RingReader, RingWriter, SLOT_PACKETS } from '../src/replay/decoded-ring.js';
+import { trackSlot } from '../src/replay/parallel-replay.js';
+import { readCapture } from '../src/replay/read-capture.js';
+
+const capture = process.argv[2]!;
+// A first pass counts the packets the ring must hold, with room for the end mark: the writer
+// then never waits for a reader.
+let decoded = 0;
+await readCapture(capture, () => decoded++);
+const ring = createRing(Math.ceil(decoded / SLOT_PACKETS) + 2);
+new Uint8Array(ring).fill(0); // its pages faulted in now, not in the timed part
+const writer = new RingWriter(ring);
+// The decoding thread's part, timed too: reading, decoding and writing the ring.
+const decodeStart = process.hrtime.bigint();
+const report = await readCapture(capture, (info, batch, i) => writer.push(info, batch.tsSec[i]!, batch.tsNsec[i]!), { decoder: new Decoder() });
+writer.finish();
+const decodeSeconds = Number(process.hrtime.bigint() - decodeStart) / 1e9;
+
+let best = Infinity;
+let sessions = 0;
+const info = new PacketInfo();
+const gap = new Float64Array(1);
+for (let pass = 0; pass < 3; pass++) {
+  let ended = 0;
+  const tracker = new FlowTracker({ onSessions: (b) => (ended += b.length) });
+  // Each pass reads the whole ring from its first slot; release() is not called, so the slots
+  // stay full for the next pass.
+  const reader = new RingReader(ring);
+  const start = process.hrtime.bigint();
+  for (let n = await reader.next(() => null); n >= 0; n = await reader.next(() => null)) {
+    trackSlot(reader, n, tracker, info, gap);
+    tracker.deliver();
+    reader.skip();
+  }
+  tracker.flush('capture-end');
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (seconds < best) best = seconds;
+  sessions = ended;
+}
+process.stdout.write(
+  JSON.stringify({ packets: report.packets, sessions, decodeSeconds, seconds: best, packetsPerSecond: report.packets / best, sessionsPerSecond: sessions / best, peakRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n',
+);
