@@ -124,9 +124,9 @@ for (const input of inputs) {
   console.log(`\nEach round: softflowd ${each('softflowd')} s; netlog --db ${each('netlog --db')} s; netlog jsonl ${each('netlog jsonl')} s.`);
   console.log(`softflowd time / netlog --db time in the same round: ${paired.map((x) => x.toFixed(2)).join(', ')} (median ${[...paired].sort((a, b) => a - b)[Math.floor(paired.length / 2)]!.toFixed(2)}).`);
   // netlog's two threads, each timed alone: its replay takes at least the slower of them.
-  const alone = JSON.parse(execFileSync(process.execPath, [join(here, 'flow-table-alone.js'), input.file], { encoding: 'utf8' })) as { decodeSeconds: number; seconds: number };
+  const alone = JSON.parse(execFileSync(process.execPath, [join(here, 'flow-table-alone.js'), input.file], { encoding: 'utf8' })) as { decodeSeconds: number; seconds: number; warmSeconds: number };
   console.log(
-    `netlog's two threads, each alone (bench/flow-table-alone.ts, once): decoding ${alone.decodeSeconds.toFixed(2)} s, flow table ${alone.seconds.toFixed(2)} s (sessions counted, not written); softflowd's whole run ${results.get('softflowd')!.seconds.toFixed(2)} s.`,
+    `netlog's two threads, each alone (bench/flow-table-alone.ts, once): decoding ${alone.decodeSeconds.toFixed(2)} s, flow table ${alone.seconds.toFixed(2)} s (${alone.warmSeconds.toFixed(2)} s warm; sessions counted, not written); softflowd's whole run ${results.get('softflowd')!.seconds.toFixed(2)} s.`,
   );
   rmSync(scratch, { recursive: true, force: true });
 }
