@@ -199,10 +199,10 @@ const SCAN_FUNCTION = 'netlog_session_rows';
  * takes 0.10 s in all, and the rest of a write (expressions, compression) runs on DuckDB's
  * threads. SessionStore went 380-409k -> 529-535k sessions/s (bench/store-outbox.ts).
  * Requests are served only when this thread turns its event loop: a replay whose ring stays
- * full serves them when it waits for the store (SessionStore.caughtUp). Yielding a turn after
- * every batch of packets while a write was in progress was tried: the 20M-packet replay into
- * DuckDB took 22.2 -> 30.0 s of CPU (three alternating runs), DuckDB's threads waiting for
- * chunks at a trickle, for no gain in wall time (15.3 -> 16.5 s).
+ * full turns it once per slot of packets while a write is in progress (SessionStore.caughtUp).
+ * That was first tried with DuckDB on two threads, which then waited for chunks at a trickle:
+ * the 20M-packet replay into DuckDB took 22.2 -> 30.0 s of CPU for no gain in wall time; a
+ * replay's store now runs DuckDB on one (row-group.ts), and the turn pays.
  */
 export class SessionRowsScan {
   private batches: SessionBatch[] = [];
