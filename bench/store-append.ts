@@ -172,7 +172,8 @@ const start = process.hrtime.bigint();
 await c.run('BEGIN TRANSACTION');
 const appender = mode === 'scan' || mode === 'floor' ? null : await c.createAppender(mode === 'staged' ? 'session_rows' : 'sessions');
 if (mode === 'floor') {
-  await c.run(moveStagedRows('sessions')[0]!);
+  const [insert] = moveStagedRows('sessions'); // its INSERT ... SELECT; the staged rows stay
+  await c.run(insert!);
 } else if (appender === null) {
   const scan = new SessionRowsScan(c);
   scan.load(batches);

@@ -190,7 +190,6 @@ async function openStore(path: string, verbose: boolean, outbox: boolean, shippe
  *  daemon's 50,000; the sessions a replay may hold before its store is open are one of them. */
 const REPLAY_FLUSH_ROWS = ROW_GROUP_ROWS;
 
-
 /** --max-flows and the timeouts, shared by `replay` and `capture`. */
 export function parseFlowOptions(opts: Pick<ReplayCommandOptions, 'maxFlows' | 'tcpEstablishedTimeout' | 'tcpTransientTimeout' | 'udpTimeout' | 'linger'>) {
   const maxFlows = number('max-flows', opts.maxFlows, true);
