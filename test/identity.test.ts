@@ -1,17 +1,21 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { FlowIdentity, IdentityRefs } from '../src/flow/flow-identifier.js';
+import { IPPROTO_TCP, PacketInfo, TCP_SYN } from '../src/decode/packet-info.js';
+import { PresetIdentity, type FlowIdentity, type IdentityRefs } from '../src/flow/flow-identifier.js';
+import { FlowTracker } from '../src/flow/flow-tracker.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
-import { IdentityMap, type Scope } from '../src/identity/identity-map.js';
+import { IdentityMap } from '../src/identity/identity-map.js';
+import type { Scope } from '../src/identity/identity-matcher.js';
 import { IdentityRegistry } from '../src/identity/identity-registry.js';
 import { maskWord, parsePrefix, type IpPrefix } from '../src/identity/ip-prefix.js';
 import { loadOrgMap, type OrgMap, type ResolvedResource } from '../src/identity/org-map.js';
 import { OrgMapWatcher } from '../src/identity/org-map-watcher.js';
 import { replay } from '../src/replay/replay.js';
-import { FIXTURES } from './helpers.js';
+import { FIXTURES, ROOT } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'netlog-identity-'));
 
@@ -230,6 +234,68 @@ describe('scope and ids on replayed captures', () => {
     const all = await sessions('sessions-veth.pcap', 'all');
     expect(all.out.length).toBe(13);
     expect(all.out.every((s) => s.clientId === null && s.siteResourceId === null && s.orgId === 'org_fixture')).toBe(true);
+  });
+});
+
+describe("new flows' identity looked up ahead by a replay's decoding thread", () => {
+  it('gives the sessions, ids and scope counts of the one-thread replay, with the look-ups done ahead', async () => {
+    // The decoding thread runs the built code (dist/), so the replay here is the built one too.
+    const built = async <T>(module: string): Promise<T> => (await import(pathToFileURL(join(ROOT, 'dist/src', module)).href)) as T;
+    const { replay: builtReplay } = await built<typeof import('../src/replay/replay.js')>('replay/replay.js');
+    const { IdentityRegistry: BuiltRegistry } = await built<typeof import('../src/identity/identity-registry.js')>('identity/identity-registry.js');
+    const { IdentityMap: BuiltMap } = await built<typeof import('../src/identity/identity-map.js')>('identity/identity-map.js');
+    const files = ['tun-wireguard.pcap', 'sessions-veth.pcap', 'two-interfaces.pcapng'].map((f) => join(FIXTURES, f));
+    for (const [map, scope] of [['site', 'resources'], ['site', 'clients'], ['site', 'all'], ['veth', 'all'], ['veth', 'resources']] as const) {
+      const orgMap = await loadOrgMap(join(FIXTURES, `org-maps/${map}.json`));
+      const run = async (parallel: boolean) => {
+        const out: SessionRecord[] = [];
+        const identifier = new BuiltRegistry(new BuiltMap(orgMap, scope));
+        const { tracker } = await builtReplay(files, { identifier, parallel, onSession: (r) => out.push(r) });
+        return { out, outOfScope: tracker.outOfScope, ahead: tracker.identifiedAhead };
+      };
+      const single = await run(false);
+      const parallel = await run(true);
+      expect(parallel.out, `${map} ${scope}`).toEqual(single.out);
+      expect(parallel.outOfScope).toBe(single.outOfScope);
+      expect(single.out.some((s) => s.clientId !== null)).toBe(true);
+      expect(single.ahead).toBe(0);
+      // Every flow of these captures opens with a SYN or a UDP packet: all were looked up ahead.
+      expect(parallel.ahead).toBe(single.out.length + single.outOfScope);
+    }
+  });
+
+  it("the flow table takes an answer from ahead only while the map it came from is in force", async () => {
+    const twoClients = (userIds: [string, string]) =>
+      mapOf({
+        ...base,
+        clients: [
+          { clientId: 1, userId: userIds[0], addresses: ['100.90.128.2'] },
+          { clientId: 2, userId: userIds[1], addresses: ['100.90.128.3'] },
+        ],
+        siteResources: [{ siteResourceId: 101, mode: 'host', destination: '100.90.128.1' }],
+      });
+    const registry = new IdentityRegistry(await twoClients(['user_a', 'user_b']));
+    const out: SessionRecord[] = [];
+    const tracker = new FlowTracker({ identifier: registry, onSession: (r) => out.push(r) });
+    tracker.identifyAheadFrom(registry.generation);
+    // A SYN from the first client, carrying the second client's position as its answer: the
+    // answer is taken as it is, so the session shows the second client.
+    const syn = (srcPort: number) => {
+      const info = new PacketInfo();
+      Object.assign(info, { ipVersion: 4, protocol: IPPROTO_TCP, src0: parsePrefix('100.90.128.2')!.words[0], dst0: parsePrefix('100.90.128.1')!.words[0] });
+      Object.assign(info, { srcPort, dstPort: 443, tcpFlags: TCP_SYN, seq: 1000, presetIdentity: PresetIdentity.IN_SCOPE, presetClient: 1, presetResource: 0 });
+      return info;
+    };
+    tracker.packet(syn(40000), 1_800_000_000, 0);
+    registry.replace(await twoClients(['user_a2', 'user_b2']));
+    // After a reload the answer from ahead is stale: the flow table looks the flow up itself.
+    tracker.packet(syn(40001), 1_800_000_001, 0);
+    tracker.flush('capture-end');
+    expect(out.map((s) => [s.clientId, s.userId, s.siteResourceId])).toEqual([
+      [2, 'user_b', 101],
+      [1, 'user_a2', 101],
+    ]);
+    expect(tracker.identifiedAhead).toBe(1);
   });
 });
 

@@ -16,8 +16,10 @@ function bothWays(files: string[], extra: string[] = []) {
 describe('replay with decoding on a worker thread', () => {
   it('gives the sessions, order, summary and errors of the one-thread replay: fixtures, as one replay', () => {
     const files = readdirSync(FIXTURES).filter((f) => /\.pcap(ng)?(\.gz)?$/.test(f)).map((f) => join(FIXTURES, f));
-    for (const format of ['jsonl', 'csv']) {
-      const { parallel, single } = bothWays(files, ['--format', format]);
+    // With an org map, the decoding thread also looks up new flows' identity (identity-ahead.ts).
+    const orgMap = ['--org-map', join(FIXTURES, 'org-maps/site.json'), '--scope', 'all'];
+    for (const extra of [['--format', 'jsonl'], ['--format', 'csv'], ['--format', 'jsonl', ...orgMap]]) {
+      const { parallel, single } = bothWays(files, extra);
       expect(single.status).toBe(0);
       expect(parallel.stdout.length).toBeGreaterThan(1000);
       expect(parallel.stdout).toBe(single.stdout);
@@ -32,7 +34,7 @@ describe('replay with decoding on a worker thread', () => {
     writeFileSync(cut, veth.subarray(0, veth.length - 30));
     const files = ['tcpdump', 'zeek/tcp'].flatMap((dir) => readdirSync(join(CORPUS, dir)).map((f) => join(CORPUS, dir, f)));
     files.splice(100, 0, cut); // a broken file in the middle: the files after it are still read
-    const { parallel, single } = bothWays(files, ['--udp-timeout', '10']);
+    const { parallel, single } = bothWays(files, ['--udp-timeout', '10', '--org-map', join(FIXTURES, 'org-maps/veth.json'), '--scope', 'all']);
     // The corpora hold broken captures and link types netlog does not decode.
     expect(single.stderr).toMatch(/ERR_CAPTURE_TRUNCATED: .*cut\.pcap/);
     expect(single.stderr).toMatch(/ERR_CAPTURE_BAD_MAGIC/);

@@ -1,5 +1,6 @@
 import { NetlogError } from '../errors.js';
-import { IdentityMap, SCOPES, type Scope } from '../identity/identity-map.js';
+import { IdentityMap } from '../identity/identity-map.js';
+import { SCOPES, type Scope } from '../identity/identity-matcher.js';
 import { IdentityRegistry } from '../identity/identity-registry.js';
 import type { OrgMapWatcher } from '../identity/org-map-watcher.js';
 

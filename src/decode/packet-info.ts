@@ -94,4 +94,12 @@ export class PacketInfo {
   l4Length = 0;
   /** The IP length claimed more than the frame holds and was cut to the frame. */
   lengthClamped = false;
+  /**
+   * Not the decoder's: the identity of the flow this packet would open, when a replay's
+   * decoding thread looked it up ahead (flow-identifier.ts PresetIdentity; 0: not looked up),
+   * with the client's and resource's positions in the org map (-1: none).
+   */
+  presetIdentity = 0;
+  presetClient = -1;
+  presetResource = -1;
 }

@@ -20,6 +20,8 @@ export interface IdentityRefs {
  * stage; declared here so the flow stage does not import a later one.
  */
 export interface FlowIdentifier {
+  /** The generation identify() uses now (it grows with each reload of the map). */
+  readonly generation: number;
   /** Fills `out`; false when the session is out of scope (counted, not recorded). */
   identify(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number, out: IdentityRefs): boolean;
   /**
@@ -29,3 +31,9 @@ export interface FlowIdentifier {
    */
   describe(generation: number, client: number, resource: number, out: FlowIdentity): void;
 }
+
+/**
+ * PacketInfo.presetIdentity: whether the packet carries its flow's identity, looked up ahead
+ * (by a replay's decoding thread, for a packet likely to open a flow), and the scope's verdict.
+ */
+export const PresetIdentity = { NONE: 0, IN_SCOPE: 1, OUT_OF_SCOPE: 2 } as const;

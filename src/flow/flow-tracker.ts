@@ -3,7 +3,9 @@ import { Fragment, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketI
 import { NetlogError } from '../errors.js';
 import { Endpoint, History, tcpConnState, udpConnState } from './conn-state.js';
 import { FlowSlots, KEY_WORDS, NIL, resized } from './flow-slots.js';
-import type { FlowIdentifier, IdentityRefs } from './flow-identifier.js';
+import { PresetIdentity, type FlowIdentifier, type IdentityRefs } from './flow-identifier.js';
+import { senderIsOriginator } from './flow-origin.js';
+import { fmix } from './hash-mix.js';
 import { HistoryText } from './history-text.js';
 import { BATCH_ROWS, SessionBatch, STILL_OPEN } from './session-batch.js';
 import { CONN_STATES, END_REASONS, type ConnState, type EndReason, type SessionRecord } from './session-record.js';
@@ -114,6 +116,10 @@ export class FlowTracker {
   private readonly responder = [0, 0, 0, 0];
   /** Sessions that ended out of scope: counted, never recorded. */
   outOfScope = 0;
+  /** The identifier generation whose look-ups ahead are taken (-1: none; identifyAheadFrom). */
+  private aheadGeneration = -1;
+  /** New flows whose identity was looked up ahead, by a replay's decoding thread. */
+  identifiedAhead = 0;
 
   /** Flows ended so far, by reason. */
   readonly ended: Record<EndReason, number> = { fin: 0, rst: 0, idle: 0, evicted: 0, shutdown: 0, 'capture-end': 0 };
@@ -271,16 +277,8 @@ export class FlowTracker {
     // Originator: the SYN sender; the receiver of a SYN-ACK; otherwise the sender unless its
     // port looks like the service (a well-known port, the lower one if both are), as Zeek
     // decides for connections first seen mid-stream. A flip is marked '^' in the history.
-    let senderIsOrig: boolean;
-    let flipped = false;
-    const syn = tcp && (info.tcpFlags & TCP_SYN) !== 0;
-    if (syn) {
-      senderIsOrig = (info.tcpFlags & TCP_ACK) === 0;
-      flipped = !senderIsOrig;
-    } else {
-      senderIsOrig = !looksLikeService(info.srcPort, info.dstPort);
-      flipped = !senderIsOrig;
-    }
+    const senderIsOrig = senderIsOriginator(info);
+    const flipped = !senderIsOrig;
     this.flags[s] = (tcp ? F_TCP : 0) | (senderIsOrig === srcLow ? 0 : F_ORIG_IS_HI);
     this.firstUs[s] = now;
     this.lastUs[s] = now;
@@ -301,8 +299,28 @@ export class FlowTracker {
     return s;
   }
 
-  /** Asks the identifier once, with the originator and responder of the new flow. */
+  /**
+   * Takes the identity a replay's decoding thread looked up ahead for packets that open flows
+   * (PacketInfo.presetIdentity), while the identifier's generation is still `generation`, the
+   * one those look-ups used; after a reload the flow table looks up again itself.
+   */
+  identifyAheadFrom(generation: number): void {
+    this.aheadGeneration = generation;
+  }
+
+  /**
+   * Asks the identifier once, with the originator and responder of the new flow, unless the
+   * packet brings the answer (identifyAheadFrom).
+   */
   private identify(s: number, info: PacketInfo, senderIsOrig: boolean): void {
+    const preset = info.presetIdentity;
+    if (preset !== PresetIdentity.NONE && this.aheadGeneration === this.identifier!.generation) {
+      this.identifiedAhead++;
+      this.idGeneration[s] = preset === PresetIdentity.IN_SCOPE ? this.aheadGeneration : -1;
+      this.idClient[s] = info.presetClient;
+      this.idResource[s] = info.presetResource;
+      return;
+    }
     const o = this.origin;
     const r = this.responder;
     const a = senderIsOrig ? o : r;
@@ -597,12 +615,6 @@ function hashKey(p: Uint32Array): number {
   return h ^ (h >>> 16);
 }
 
-/** True when the source port is the likely service: well known, and lower if both are. */
-function looksLikeService(srcPort: number, dstPort: number): boolean {
-  if (srcPort >= 1024) return false;
-  return dstPort >= 1024 || srcPort < dstPort;
-}
-
 /**
  * Two independent 32-bit mixes (murmur3 finalizer) of the start time and the flow key (which
  * holds protocol, addresses and ports), written as two words (16 hex digits when shown as
@@ -630,12 +642,4 @@ function mix(h: number, k: number): number {
   h ^= k;
   h = (h << 13) | (h >>> 19);
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }

@@ -1,21 +1,12 @@
 import type { FlowIdentity, IdentityRefs } from '../flow/flow-identifier.js';
 import type { OrgMap, OrgMapNames, ResolvedResource } from './org-map.js';
+import { IdentityMatcher, type Scope } from './identity-matcher.js';
 import { parsePrefix } from './ip-prefix.js';
 import { PortSegments, PROTOCOL_INDEX, type PortRange } from './port-segments.js';
 import { PrefixTable } from './prefix-table.js';
 
 /**
- * Which sessions are recorded (Pangolin's network logs cover client-to-resource sessions):
- * `resources`: from a client address to a matched site resource; `clients`: every session from
- * a client address; `all`: everything, ids null where unknown.
- */
-export type Scope = 'resources' | 'clients' | 'all';
-export const SCOPES: readonly Scope[] = ['resources', 'clients', 'all'];
-
-/**
- * The org map as look-up tables. Clients by the originator's address, most specific prefix
- * first; site resources by the responder's address, protocol and port: host resources before
- * CIDR ones, then the longest prefix, then the narrowest port range containing the port.
+ * The org map as look-up tables (IdentityMatcher) and the ids of what they find.
  *
  * The loaded OrgMap itself is not kept: of 100k clients and 100k resources it is ~95 MB of
  * small objects, which every full collection of a running replay walked again (a replay with
@@ -28,17 +19,13 @@ export class IdentityMap {
   readonly retentionDays: number;
   /** Names for the API: only the entries that have one, without addresses or ports. */
   readonly names: OrgMapNames;
-  // By map position, the values of the tables below.
+  // By map position, the values the matcher's positions stand for.
   private readonly clientIds: Float64Array;
   private readonly userIds: Array<string | null>;
   private readonly resourceIds: Float64Array;
-  private readonly clients = new PrefixTable();
-  private readonly subnets = new PrefixTable();
-  private readonly hosts = new PrefixTable();
-  private readonly cidrs = new PrefixTable();
-  /** Port ranges of each host and CIDR prefix's resources, by entry-list index. */
-  private readonly hostPorts: PortSegments;
-  private readonly cidrPorts: PortSegments;
+  /** Addresses, protocol and port to the positions above. */
+  readonly matcher: IdentityMatcher;
+  private readonly prefixes: number;
 
   constructor(
     orgMap: OrgMap,
@@ -56,30 +43,36 @@ export class IdentityMap {
       siteResources: orgMap.siteResources.filter((r) => r.name !== undefined).map(({ siteResourceId, name }) => ({ siteResourceId, name })),
       users: orgMap.users,
     };
-    orgMap.clients.forEach((c, i) => c.addresses.forEach((a) => this.clients.add(parsePrefixStrict(a), i)));
-    for (const s of orgMap.clientSubnets) this.subnets.add(s, 0);
-    orgMap.siteResources.forEach((r, i) => r.prefixes.forEach((p) => (r.mode === 'host' ? this.hosts : this.cidrs).add(p, i)));
+    const clients = new PrefixTable();
+    const subnets = new PrefixTable();
+    const hosts = new PrefixTable();
+    const cidrs = new PrefixTable();
+    orgMap.clients.forEach((c, i) => c.addresses.forEach((a) => clients.add(parsePrefixStrict(a), i)));
+    for (const s of orgMap.clientSubnets) subnets.add(s, 0);
+    orgMap.siteResources.forEach((r, i) => r.prefixes.forEach((p) => (r.mode === 'host' ? hosts : cidrs).add(p, i)));
     // Port ranges per prefix are compiled at load, not on the first flow to each resource.
-    const ports = (table: PrefixTable) => new PortSegments(table.seal().flatMap((list) => compile(list, orgMap.siteResources)));
-    this.hostPorts = ports(this.hosts);
-    this.cidrPorts = ports(this.cidrs);
-    this.clients.seal();
-    this.subnets.seal();
+    const ports = (table: PrefixTable) => PortSegments.compile(table.seal().flatMap((list) => compile(list, orgMap.siteResources)));
+    const hostPorts = ports(hosts);
+    const cidrPorts = ports(cidrs);
+    clients.seal();
+    subnets.seal();
+    this.matcher = new IdentityMatcher(scope, clients, subnets, hosts, cidrs, hostPorts, cidrPorts);
+    this.prefixes = clients.size + hosts.size + cidrs.size;
   }
 
   get counts(): { clients: number; siteResources: number; prefixes: number } {
-    return { clients: this.clientIds.length, siteResources: this.resourceIds.length, prefixes: this.clients.size + this.hosts.size + this.cidrs.size };
+    return { clients: this.clientIds.length, siteResources: this.resourceIds.length, prefixes: this.prefixes };
   }
 
   /** The client an originator address belongs to (most specific prefix), or null. */
   client(version: 4 | 6, words: readonly number[]): { clientId: number; userId: string | null } | null {
-    const i = this.clients.find(version, words, null, 0, 0);
+    const i = this.matcher.clientAt(version, words);
     return i < 0 ? null : { clientId: this.clientIds[i]!, userId: this.userIds[i]! };
   }
 
   /** The site resource a responder address, protocol and port select, or null. */
   resource(version: 4 | 6, words: readonly number[], protocol: 'tcp' | 'udp', port: number): { siteResourceId: number } | null {
-    const i = this.resourceAt(version, words, PROTOCOL_INDEX[protocol], port);
+    const i = this.matcher.resourceAt(version, words, PROTOCOL_INDEX[protocol], port);
     return i < 0 ? null : { siteResourceId: this.resourceIds[i]! };
   }
 
@@ -92,24 +85,12 @@ export class IdentityMap {
     out.siteResourceId = resource >= 0 ? this.resourceIds[resource]! : null;
   }
 
-  private resourceAt(version: 4 | 6, words: readonly number[], protocol: number, port: number): number {
-    const host = this.hosts.find(version, words, this.hostPorts, protocol, port);
-    return host >= 0 ? host : this.cidrs.find(version, words, this.cidrPorts, protocol, port);
-  }
-
   /**
    * A new flow's client and resource positions into `out` (-1 when none); false when the scope
-   * leaves the flow out. In scope `all` both may be -1, in `clients` the resource.
+   * leaves the flow out (IdentityMatcher.match).
    */
   match(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number, out: IdentityRefs): boolean {
-    const client = this.clients.find(version, origin, null, 0, 0);
-    const fromClient = client >= 0 || this.subnets.find(version, origin, null, 0, 0) >= 0;
-    const resource = fromClient || this.scope === 'all' ? this.resourceAt(version, responder, PROTOCOL_INDEX[protocol], responderPort) : -1;
-    out.client = client;
-    out.resource = resource;
-    if (this.scope === 'resources') return fromClient && resource >= 0;
-    if (this.scope === 'clients') return fromClient;
-    return true;
+    return this.matcher.match(version, origin, responder, protocol, responderPort, out);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { FlowIdentifier, FlowIdentity, IdentityRefs } from '../flow/flow-identifier.js';
 import type { IdentityMap } from './identity-map.js';
+import type { IdentityMatcherData } from './identity-matcher.js';
 
 /**
  * The flow table's identifier across org map reloads. Each map put in force is a generation;
@@ -17,13 +18,22 @@ export class IdentityRegistry implements FlowIdentifier {
     return this.generations[this.generations.length - 1]!;
   }
 
+  get generation(): number {
+    return this.generations.length - 1;
+  }
+
+  /** What a replay's decoding thread needs to look flows up ahead: the map in force, as data. */
+  ahead(): { generation: number; matcher: IdentityMatcherData } {
+    return { generation: this.generation, matcher: this.map.matcher.data() };
+  }
+
   /** Puts a new map in force for flows created from now on. */
   replace(map: IdentityMap): void {
     this.generations.push(map);
   }
 
   identify(version: 4 | 6, origin: readonly number[], responder: readonly number[], protocol: 'tcp' | 'udp', responderPort: number, out: IdentityRefs): boolean {
-    out.generation = this.generations.length - 1;
+    out.generation = this.generation;
     return this.map.match(version, origin, responder, protocol, responderPort, out);
   }
 

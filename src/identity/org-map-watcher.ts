@@ -1,5 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { IdentityMap, type Scope } from './identity-map.js';
+import { IdentityMap } from './identity-map.js';
+import type { Scope } from './identity-matcher.js';
 import type { IdentityRegistry } from './identity-registry.js';
 import { loadOrgMap } from './org-map.js';
 

@@ -14,31 +14,49 @@ export interface PortRange {
 
 export const PROTOCOL_INDEX = { tcp: 0, udp: 1 } as const;
 
+/** A PortSegments' arrays: structured-clonable, for another thread (PortSegments.from). */
+export interface PortSegmentsData {
+  groupStart: Int32Array;
+  segments: Int32Array;
+}
+
 export class PortSegments {
-  /** Segments of group g (= 2 × list + protocol index) are [groupStart[g], groupStart[g + 1]). */
-  private readonly groupStart: Int32Array;
-  /**
-   * Segment i: its first port at 2i, and at 2i + 1 the resource its ports select (or -1),
-   * side by side so the search's last probe finds the answer in the same cache line. A segment
-   * runs to the next one's start; the last one to port 65535.
-   */
-  private readonly segments: Int32Array;
+  private constructor(
+    /** Segments of group g (= 2 × list + protocol index) are [groupStart[g], groupStart[g + 1]). */
+    private readonly groupStart: Int32Array,
+    /**
+     * Segment i: its first port at 2i, and at 2i + 1 the resource its ports select (or -1),
+     * side by side so the search's last probe finds the answer in the same cache line. A segment
+     * runs to the next one's start; the last one to port 65535.
+     */
+    private readonly segments: Int32Array,
+  ) {}
 
   /** `groups[g]`: the ranges of group g, narrowest first (ties: the resource listed first). */
-  constructor(groups: ReadonlyArray<readonly PortRange[]>) {
+  static compile(groups: ReadonlyArray<readonly PortRange[]>): PortSegments {
     const starts: number[] = [];
     const resources: number[] = [];
-    this.groupStart = new Int32Array(groups.length + 1);
+    const groupStart = new Int32Array(groups.length + 1);
     groups.forEach((ranges, g) => {
-      this.groupStart[g] = starts.length;
+      groupStart[g] = starts.length;
       paint(ranges, starts, resources);
     });
-    this.groupStart[groups.length] = starts.length;
-    this.segments = new Int32Array(2 * starts.length);
+    groupStart[groups.length] = starts.length;
+    const segments = new Int32Array(2 * starts.length);
     starts.forEach((start, i) => {
-      this.segments[2 * i] = start;
-      this.segments[2 * i + 1] = resources[i]!;
+      segments[2 * i] = start;
+      segments[2 * i + 1] = resources[i]!;
     });
+    return new PortSegments(groupStart, segments);
+  }
+
+  /** Segments made by compile() on another thread, from their data(). */
+  static from(data: PortSegmentsData): PortSegments {
+    return new PortSegments(data.groupStart, data.segments);
+  }
+
+  data(): PortSegmentsData {
+    return { groupStart: this.groupStart, segments: this.segments };
   }
 
   /** The resource selected in group g for `port`, or -1. */

@@ -1,6 +1,14 @@
 import { maskWord, type IpPrefix } from './ip-prefix.js';
 import type { PortSegments } from './port-segments.js';
 
+/** A sealed PrefixTable's arrays: structured-clonable, for another thread (PrefixTable.from). */
+export interface PrefixTableData {
+  v4: LengthTableData[];
+  v6: LengthTableData[];
+  firsts: Int32Array;
+  size: number;
+}
+
 /**
  * Longest-prefix match over IPv4 and IPv6 prefixes: one hash table per prefix length present,
  * probed from the longest length down. A look-up costs one masked key and one probe per
@@ -10,13 +18,29 @@ import type { PortSegments } from './port-segments.js';
  * allocates nothing. Values are map positions (numbers); each prefix holds a list of them.
  */
 export class PrefixTable {
-  private readonly v4: LengthTable[] = [];
-  private readonly v6: LengthTable[] = [];
+  private v4: LengthTable[] = [];
+  private v6: LengthTable[] = [];
   /** Entry lists, indexed by the tables' values; dropped by seal() once the map is built. */
   private lists: number[][] | null = [];
-  /** Each list's first entry, in a packed array: what a client look-up returns. */
-  private readonly firsts: number[] = [];
+  /** Each list's first entry, packed (an Int32Array once sealed): what a client look-up returns. */
+  private firsts: number[] | Int32Array = [];
   size = 0;
+
+  /** A table sealed on another thread, from its data(): look-ups only. */
+  static from(data: PrefixTableData): PrefixTable {
+    const t = new PrefixTable();
+    t.v4 = data.v4.map((d) => LengthTable.from(d));
+    t.v6 = data.v6.map((d) => LengthTable.from(d));
+    t.firsts = data.firsts;
+    t.size = data.size;
+    t.lists = null;
+    return t;
+  }
+
+  /** The look-up tables (after seal()), to make the same table elsewhere with from(). */
+  data(): PrefixTableData {
+    return { v4: this.v4.map((t) => t.data()), v6: this.v6.map((t) => t.data()), firsts: Int32Array.from(this.firsts), size: this.size };
+  }
 
   add(prefix: IpPrefix, value: number): void {
     const lists = this.lists;
@@ -34,7 +58,7 @@ export class PrefixTable {
     else {
       table.set(w0 | 0, w1 | 0, w2 | 0, w3 | 0, lists.length);
       lists.push([value]);
-      this.firsts.push(value);
+      (this.firsts as number[]).push(value);
     }
     this.size++;
   }
@@ -46,6 +70,7 @@ export class PrefixTable {
   seal(): readonly number[][] {
     const lists = this.lists ?? [];
     this.lists = null;
+    this.firsts = Int32Array.from(this.firsts);
     return lists;
   }
 
@@ -72,13 +97,20 @@ export class PrefixTable {
   }
 }
 
+interface LengthTableData {
+  version: 4 | 6;
+  length: number;
+  cells: Int32Array;
+  count: number;
+}
+
 /**
  * Keys of one prefix length: open addressing, linear probing, grown at three quarters full.
  * (At half, the 100k clients of the bench map took 2 MB, missing the core's cache more.)
  */
 class LengthTable {
   /** Per slot: the key's words (1 for IPv4, 4 for IPv6), then the value + 1 (0: empty). */
-  private cells = new Int32Array(0);
+  private cells: Int32Array = new Int32Array(0);
   private readonly stride: number;
   private shift = 32;
   private slotMask = 0;
@@ -90,7 +122,7 @@ class LengthTable {
   readonly mask3: number;
 
   constructor(
-    version: 4 | 6,
+    private readonly version: 4 | 6,
     readonly length: number,
   ) {
     this.stride = version === 4 ? 2 : 5;
@@ -100,6 +132,17 @@ class LengthTable {
     this.mask2 = mask(length - 64);
     this.mask3 = mask(length - 96);
     this.resize(16);
+  }
+
+  static from(d: LengthTableData): LengthTable {
+    const t = new LengthTable(d.version, d.length);
+    t.use(d.cells);
+    t.count = d.count;
+    return t;
+  }
+
+  data(): LengthTableData {
+    return { version: this.version, length: this.length, cells: this.cells, count: this.count };
   }
 
   /** Multiplicative hashing: keys that differ in low bits (neighbouring addresses) spread out. */
@@ -145,12 +188,18 @@ class LengthTable {
     c[at + stride - 1] = stored;
   }
 
+  /** Takes `cells` (empty, or another table's of this length) as the table's slots. */
+  private use(cells: Int32Array): void {
+    const slots = cells.length / this.stride;
+    this.cells = cells;
+    this.slotMask = slots - 1;
+    this.shift = 32 - Math.log2(slots);
+  }
+
   private resize(slots: number): void {
     const old = this.cells;
     const stride = this.stride;
-    this.cells = new Int32Array(slots * stride);
-    this.slotMask = slots - 1;
-    this.shift = 32 - Math.log2(slots);
+    this.use(new Int32Array(slots * stride));
     for (let at = 0; at < old.length; at += stride) {
       const stored = old[at + stride - 1]!;
       if (stored !== 0) this.insert(old[at]!, stride === 5 ? old[at + 1]! : 0, stride === 5 ? old[at + 2]! : 0, stride === 5 ? old[at + 3]! : 0, stored);

@@ -1,25 +1,50 @@
 /**
  * The decoding thread of a parallel replay (parallel-replay.ts): reads the captures in order
- * through one Decoder and writes every TCP/UDP packet into the shared ring; posts each
- * capture's report, then the decoder's counters.
+ * through one Decoder and writes every TCP/UDP packet into the shared ring, with the identity
+ * of the flows it likely opens when there is an org map; posts each capture's report, then the
+ * decoder's counters.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Decoder } from '../decode/decoder.js';
 import { netlogErrorData } from '../errors.js';
+import { PresetIdentity } from '../flow/flow-identifier.js';
+import type { IdentityMatcherData } from '../identity/identity-matcher.js';
 import { RingWriter } from './decoded-ring.js';
+import { IdentityAhead } from './identity-ahead.js';
 import { readCapture } from './read-capture.js';
 
 export interface DecodeWorkerData {
   files: string[];
   ring: SharedArrayBuffer;
+  /** The org map's look-ups, to identify new flows ahead of the flow table (identity-ahead.ts). */
+  identity: IdentityMatcherData | null;
 }
 
-const { files, ring } = workerData as DecodeWorkerData;
+/** From the flow table's thread: the org map was reloaded, so look-ups ahead would be wasted. */
+export interface IdentityStaleMessage {
+  type: 'identity-stale';
+}
+
+const { files, ring, identity } = workerData as DecodeWorkerData;
 const writer = new RingWriter(ring);
 const decoder = new Decoder();
+let ahead = identity && new IdentityAhead(identity);
+parentPort!.on('message', (m: IdentityStaleMessage) => {
+  if (m.type !== 'identity-stale') return;
+  ahead = null;
+  decoder.info.presetIdentity = PresetIdentity.NONE; // no longer marked packet by packet
+});
+parentPort!.unref(); // listening must not keep this thread alive once the captures are read
 try {
   for (const file of files) {
-    const report = await readCapture(file, (info, batch, i) => writer.push(info, batch.tsSec[i]!, batch.tsNsec[i]!), { decoder });
+    const report = await readCapture(
+      file,
+      (info, batch, i) => {
+        ahead?.mark(info);
+        writer.push(info, batch.tsSec[i]!, batch.tsNsec[i]!);
+      },
+      { decoder },
+    );
     parentPort!.postMessage({
       type: 'report',
       report: { ...report, warnings: report.warnings.map(netlogErrorData), error: report.error && netlogErrorData(report.error) },

@@ -29,17 +29,22 @@ const FULL = 1;
 const END = 2;
 
 // Words 12 and 13 of a run's first packet: how many packets after it continue it (0 in every
-// other packet), and their payload bytes.
+// other packet), and their payload bytes. A packet that carries its flow's identity, looked up
+// ahead (identity-ahead.ts), is in no run, and the two words hold the client's and the
+// resource's positions instead.
 const RUN_COUNT = 12;
 const RUN_BYTES = 13;
+const PRESET_CLIENT = 12;
+const PRESET_RESOURCE = 13;
 /** Flag sets a TCP run may have: ACK, ACK|PSH (no SYN, FIN, RST). */
 const RUN_TCP_FLAGS_ACK = 0x10;
 const RUN_TCP_FLAGS_ACK_PSH = 0x18;
 
-// meta word: TCP flags (9 bits), protocol (8), IP version (4), fragment (2).
+// meta word: TCP flags (9 bits), protocol (8), IP version (4), fragment (2), preset identity (2).
 const PROTOCOL_SHIFT = 9;
 const VERSION_SHIFT = 17;
 const FRAGMENT_SHIFT = 21;
+const PRESET_SHIFT = 23;
 
 /**
  * A ring of `slots` slots (a replay's: SLOTS; bench/flow-table-alone.ts makes one that holds a
@@ -109,10 +114,14 @@ export class RingWriter extends RingView {
     w[b + 8] = ports;
     w[b + 9] = info.seq;
     w[b + 10] = info.payloadLength;
-    const meta = info.tcpFlags | (info.protocol << PROTOCOL_SHIFT) | (info.ipVersion << VERSION_SHIFT) | (info.fragment << FRAGMENT_SHIFT);
+    const preset = info.presetIdentity;
+    const meta = info.tcpFlags | (info.protocol << PROTOCOL_SHIFT) | (info.ipVersion << VERSION_SHIFT) | (info.fragment << FRAGMENT_SHIFT) | (preset << PRESET_SHIFT);
     w[b + 11] = meta;
-    w[b + RUN_COUNT] = 0;
-    if (
+    if (preset !== 0) {
+      w[b + PRESET_CLIENT] = info.presetClient;
+      w[b + PRESET_RESOURCE] = info.presetResource;
+      this.closeRun();
+    } else if (
       this.runBase >= 0 &&
       meta === this.runMeta &&
       ports === this.runPorts &&
@@ -127,10 +136,14 @@ export class RingWriter extends RingView {
       // TCP: a segment where the last one ended, with payload if the run's first one had it.
       (info.protocol === IPPROTO_UDP || (info.seq === this.runNextSeq && info.payloadLength > 0 === this.runHasPayload))
     ) {
+      w[b + RUN_COUNT] = 0;
       this.runNextSeq = (info.seq + info.payloadLength) >>> 0;
       this.runCount++;
       this.runBytes += info.payloadLength;
-    } else this.startRun(b, meta, ports, info);
+    } else {
+      w[b + RUN_COUNT] = 0;
+      this.startRun(b, meta, ports, info);
+    }
     if (this.count === SLOT_PACKETS) this.publish(FULL);
   }
 
@@ -236,11 +249,18 @@ export class RingReader extends RingView {
     info.protocol = (meta >>> PROTOCOL_SHIFT) & 0xff;
     info.ipVersion = (meta >>> VERSION_SHIFT) & 0xf;
     info.fragment = (meta >>> FRAGMENT_SHIFT) & 0x3;
+    const preset = meta >>> PRESET_SHIFT;
+    info.presetIdentity = preset;
+    if (preset !== 0) {
+      info.presetClient = w[b + PRESET_CLIENT]! | 0;
+      info.presetResource = w[b + PRESET_RESOURCE]! | 0;
+    }
   }
 
   /** Packets after packet `i` that continue its run (0: none; then read them or skip them). */
   runCount(i: number): number {
-    return this.words[(this.slot * SLOT_PACKETS + i) * WORDS + RUN_COUNT]!;
+    const b = (this.slot * SLOT_PACKETS + i) * WORDS;
+    return this.words[b + 11]! >>> PRESET_SHIFT === 0 ? this.words[b + RUN_COUNT]! : 0;
   }
 
   /** The run's payload bytes after packet `i`. */

@@ -3,8 +3,9 @@ import { Decoder } from '../decode/decoder.js';
 import { PacketInfo } from '../decode/packet-info.js';
 import { netlogErrorFromData, type NetlogErrorData } from '../errors.js';
 import { FlowTracker } from '../flow/flow-tracker.js';
+import { IdentityRegistry } from '../identity/identity-registry.js';
 import { createRing, RingReader } from './decoded-ring.js';
-import type { DecodeWorkerData } from './decode-worker.js';
+import type { DecodeWorkerData, IdentityStaleMessage } from './decode-worker.js';
 import type { CaptureReport } from './read-capture.js';
 import type { ReplayOptions, ReplayResult } from './replay.js';
 
@@ -21,7 +22,14 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
   const decoder = new Decoder();
   const reports: CaptureReport[] = [];
   const ring = createRing();
-  const worker = new Worker(new URL('./decode-worker.js', import.meta.url), { workerData: { files, ring } satisfies DecodeWorkerData });
+  // With an org map, the decoding thread looks new flows up (identity-ahead.ts), while the map
+  // it has is the one in force.
+  const registry = options.identifier instanceof IdentityRegistry ? options.identifier : null;
+  const ahead = registry?.ahead() ?? null;
+  if (ahead) tracker.identifyAheadFrom(ahead.generation);
+  const workerData: DecodeWorkerData = { files, ring, identity: ahead?.matcher ?? null };
+  const worker = new Worker(new URL('./decode-worker.js', import.meta.url), { workerData });
+  let aheadStale = false;
   let failure: Error | null = null;
   worker.on('message', (m: { type: 'report'; report: WireReport } | { type: 'done'; counts: Float64Array; lengthsClamped: number }) => {
     if (m.type === 'report') {
@@ -41,6 +49,10 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
     for (let n = await reader.next(() => failure); n >= 0; n = await reader.next(() => failure)) {
       trackSlot(reader, n, tracker, info, gap);
       reader.release();
+      if (ahead && !aheadStale && registry!.generation !== ahead.generation) {
+        worker.postMessage({ type: 'identity-stale' } satisfies IdentityStaleMessage);
+        aheadStale = true;
+      }
       tracker.deliver();
       await options.afterBatch?.();
     }
