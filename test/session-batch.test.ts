@@ -63,8 +63,11 @@ describe('sessions in batches', () => {
     const orgMap = await loadOrgMap(join(FIXTURES, 'org-maps', 'veth.json'));
     const registry = new IdentityRegistry(new IdentityMap(orgMap, 'all'));
     const resourcesOnly = new IdentityRegistry(new IdentityMap(orgMap, 'resources'));
+    // A userId longer than a fragment's slot (identity-json.ts), quotes and non-ASCII in it.
+    const longUser = { ...orgMap, clients: orgMap.clients.map((c) => (c.userId ? { ...c, userId: `user_${'\u00e9'.repeat(40)}"q"` } : c)) };
+    const longUserRegistry = new IdentityRegistry(new IdentityMap(longUser, 'all'));
     let identified = 0;
-    for (const identifier of [undefined, registry, resourcesOnly]) {
+    for (const identifier of [undefined, registry, resourcesOnly, longUserRegistry]) {
       for (const file of pcaps) {
         const { batches, records } = await batchesOf([file], identifier);
         // Encoded first: records() resolves identity references into values in place.
