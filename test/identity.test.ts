@@ -238,12 +238,16 @@ describe('scope and ids on replayed captures', () => {
 });
 
 describe("new flows' identity looked up ahead by a replay's decoding thread", () => {
+  // The decoding thread runs the built code (dist/), so the replay here is the built one too.
+  const built = async <T>(module: string): Promise<T> => (await import(pathToFileURL(join(ROOT, 'dist/src', module)).href)) as T;
+  const builtParts = async () => ({
+    builtReplay: (await built<typeof import('../src/replay/replay.js')>('replay/replay.js')).replay,
+    BuiltRegistry: (await built<typeof import('../src/identity/identity-registry.js')>('identity/identity-registry.js')).IdentityRegistry,
+    BuiltMap: (await built<typeof import('../src/identity/identity-map.js')>('identity/identity-map.js')).IdentityMap,
+  });
+
   it('gives the sessions, ids and scope counts of the one-thread replay, with the look-ups done ahead', async () => {
-    // The decoding thread runs the built code (dist/), so the replay here is the built one too.
-    const built = async <T>(module: string): Promise<T> => (await import(pathToFileURL(join(ROOT, 'dist/src', module)).href)) as T;
-    const { replay: builtReplay } = await built<typeof import('../src/replay/replay.js')>('replay/replay.js');
-    const { IdentityRegistry: BuiltRegistry } = await built<typeof import('../src/identity/identity-registry.js')>('identity/identity-registry.js');
-    const { IdentityMap: BuiltMap } = await built<typeof import('../src/identity/identity-map.js')>('identity/identity-map.js');
+    const { builtReplay, BuiltRegistry, BuiltMap } = await builtParts();
     const files = ['tun-wireguard.pcap', 'sessions-veth.pcap', 'two-interfaces.pcapng'].map((f) => join(FIXTURES, f));
     for (const [map, scope] of [['site', 'resources'], ['site', 'clients'], ['site', 'all'], ['veth', 'all'], ['veth', 'resources']] as const) {
       const orgMap = await loadOrgMap(join(FIXTURES, `org-maps/${map}.json`));
@@ -262,6 +266,30 @@ describe("new flows' identity looked up ahead by a replay's decoding thread", ()
       // Every flow of these captures opens with a SYN or a UDP packet: all were looked up ahead.
       expect(parallel.ahead).toBe(single.out.length + single.outOfScope);
     }
+  });
+
+  it('a reload during the replay: answers from ahead stop, the new map names the flows after it, no session is lost', async () => {
+    const { builtReplay, BuiltRegistry, BuiltMap } = await builtParts();
+    const files = Array.from({ length: 20 }, () => join(FIXTURES, 'sessions-veth.pcap')); // ~12 slots of the ring
+    const orgMap = await loadOrgMap(join(FIXTURES, 'org-maps/veth.json'));
+    const renamed = { ...orgMap, clients: orgMap.clients.map((c) => (c.userId ? { ...c, userId: `${c.userId}_v2` } : c)) };
+    const registry = new BuiltRegistry(new BuiltMap(orgMap, 'all'));
+    const out: SessionRecord[] = [];
+    const { tracker } = await builtReplay(files, {
+      identifier: registry,
+      parallel: true,
+      onSessions: (b) => {
+        if (out.length === 0) registry.replace(new BuiltMap(renamed, 'all')); // after the first slot's sessions
+        out.push(...b.records());
+      },
+    });
+    const single: SessionRecord[] = [];
+    await builtReplay(files, { onSession: (r) => single.push(r) });
+    expect(out.length).toBe(single.length);
+    const users = new Set(out.map((r) => r.userId));
+    expect(users).toEqual(new Set(['user_bob', 'user_bob_v2']));
+    expect(tracker.identifiedAhead).toBeGreaterThan(0);
+    expect(tracker.identifiedAhead).toBeLessThan(out.length / 2);
   });
 
   it("the flow table takes an answer from ahead only while the map it came from is in force", async () => {
