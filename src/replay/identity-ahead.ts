@@ -4,7 +4,10 @@ import { senderIsOriginator } from '../flow/flow-origin.js';
 import { fmix } from '../flow/hash-mix.js';
 import { IdentityMatcher, type IdentityMatcherData } from '../identity/identity-matcher.js';
 
-/** UDP 5-tuples remembered, 2^16: many more than a site opens UDP flows in a second. */
+/**
+ * UDP 5-tuples remembered: 2^16 slots, one hash each. An overwritten slot costs one more
+ * look-up here for a flow already open; a collision, a look-up on the flow table's thread.
+ */
 const UDP_SEEN_BITS = 16;
 
 /**
