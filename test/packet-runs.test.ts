@@ -157,6 +157,7 @@ describe('the decoding thread marks runs in the ring', () => {
     const writer = new RingWriter(ring);
     const reader = new RingReader(ring);
     const out: Array<[number, number]> = [];
+    const got = new PacketInfo();
     let pushed = 0;
     const pushSome = () => {
       for (; pushed < packets.length && pushed < out.length + SLOT_PACKETS; pushed++) {
@@ -167,7 +168,7 @@ describe('the decoding thread marks runs in the ring', () => {
     };
     pushSome();
     for (let n = await reader.next(() => null); n >= 0; n = await reader.next(() => null)) {
-      for (let i = 0; i < n; i++) out.push([reader.runCount(i), reader.runBytes(i)]);
+      for (let i = 0; i < n; i++) out.push([reader.read(i, got), reader.runBytes(i)]);
       reader.release();
       if (pushed < packets.length) pushSome();
     }

@@ -226,8 +226,11 @@ export class RingReader extends RingView {
     }
   }
 
-  /** Packet `i` of the current slot into `info` (its timestamp: tsSec(i), tsNsec(i)). */
-  read(i: number, info: PacketInfo): void {
+  /**
+   * Packet `i` of the current slot into `info` (its timestamp: tsSec(i), tsNsec(i)). Returns how
+   * many packets after it continue its run (0: none; then read them or skip them).
+   */
+  read(i: number, info: PacketInfo): number {
     const p = this.slot * SLOT_PACKETS + i;
     const w = this.words;
     const b = p * WORDS;
@@ -251,16 +254,10 @@ export class RingReader extends RingView {
     info.fragment = (meta >>> FRAGMENT_SHIFT) & 0x3;
     const preset = meta >>> PRESET_SHIFT;
     info.presetIdentity = preset;
-    if (preset !== 0) {
-      info.presetClient = w[b + PRESET_CLIENT]! | 0;
-      info.presetResource = w[b + PRESET_RESOURCE]! | 0;
-    }
-  }
-
-  /** Packets after packet `i` that continue its run (0: none; then read them or skip them). */
-  runCount(i: number): number {
-    const b = (this.slot * SLOT_PACKETS + i) * WORDS;
-    return this.words[b + 11]! >>> PRESET_SHIFT === 0 ? this.words[b + RUN_COUNT]! : 0;
+    if (preset === 0) return w[b + RUN_COUNT]!;
+    info.presetClient = w[b + PRESET_CLIENT]! | 0;
+    info.presetResource = w[b + PRESET_RESOURCE]! | 0;
+    return 0; // the run words hold the identity
   }
 
   /** The run's payload bytes after packet `i`. */

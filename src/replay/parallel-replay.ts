@@ -76,10 +76,9 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
  */
 export function trackSlot(reader: RingReader, n: number, tracker: FlowTracker, info: PacketInfo, gap: Float64Array): void {
   for (let i = 0; i < n; i++) {
-    reader.read(i, info);
+    const run = reader.read(i, info);
     tracker.packet(info, reader.tsSec(i), reader.tsNsec(i));
     // A run of the same flow after it: at once when the flow table can, else one by one.
-    const run = reader.runCount(i);
     if (run > 0 && tracker.packetRun(info, run, reader.runBytes(i), reader.runTimes(i, run, gap), gap[0]!)) i += run;
   }
 }
