@@ -7,10 +7,18 @@ import { CORPUS, FIXTURES, ROOT } from './helpers.js';
 
 const cli = join(ROOT, 'dist/src/cli/main.js');
 
-/** `netlog replay FILES` as it runs by default (decoding on a worker thread) and with --single-thread. */
+/**
+ * `netlog replay FILES` as it runs by default (decoding on a worker thread, the common packets
+ * by the C++ addon) and with --single-thread; the worker without the addon (--ts-decode) must
+ * give the default's output too.
+ */
 function bothWays(files: string[], extra: string[] = []) {
   const run = (more: string[]) => spawnSync(process.execPath, [cli, 'replay', ...files, ...extra, ...more], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  return { parallel: run([]), single: run(['--single-thread']) };
+  const parallel = run([]);
+  const tsDecode = run(['--ts-decode']);
+  expect(tsDecode.stdout).toBe(parallel.stdout);
+  expect(tsDecode.stderr).toBe(parallel.stderr);
+  return { parallel, single: run(['--single-thread']) };
 }
 
 describe('replay with decoding on a worker thread', () => {

@@ -1,9 +1,6 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NetlogError } from '../errors.js';
+import { loadAddon } from '../native-addon.js';
 import { PacketBatch } from './packet-batch.js';
 import type { PacketSource, SourceStats } from './packet-source.js';
 import { u32 } from './byte-order.js';
@@ -19,17 +16,10 @@ interface PcapBinding {
 
 let binding: PcapBinding | null = null;
 
-/** The addon in native/ (built by `npm ci`), found from src/ or dist/src/. */
+/** The libpcap addon in native/ (built by `npm ci`). */
 export function pcapBinding(): PcapBinding {
+  binding ??= loadAddon<PcapBinding>('netlog_pcap');
   if (binding) return binding;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
-    const file = join(dir, 'native', 'build', 'Release', 'netlog_pcap.node');
-    if (existsSync(file)) {
-      binding = createRequire(import.meta.url)(file) as PcapBinding;
-      return binding;
-    }
-  }
   throw new NetlogError('ERR_CAPTURE_OPEN', 'the libpcap binding is not built: run npm ci (needs libpcap-dev)');
 }
 

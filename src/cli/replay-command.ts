@@ -27,6 +27,8 @@ export interface ReplayCommandOptions extends Partial<ClickHouseCommandOptions> 
   clickhouseDrainTimeout?: string;
   /** Decode and track on one thread (by default a worker thread decodes). */
   singleThread?: boolean;
+  /** The worker decodes in TypeScript only, not with the C++ fast path. */
+  tsDecode?: boolean;
 }
 
 export function number(name: string, text: string, integer = false): number {
@@ -91,6 +93,7 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
   const result = await replay(files, {
     // Decoding on a second thread: the flow table and the writers have this one to themselves.
     parallel: !opts.singleThread,
+    nativeDecode: !opts.tsDecode,
     identifier: identity,
     maxFlows,
     timeouts,

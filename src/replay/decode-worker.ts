@@ -5,12 +5,14 @@
  * decoder's counters.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { PacketBatch } from '../capture/packet-batch.js';
 import { Decoder } from '../decode/decoder.js';
 import { netlogErrorData } from '../errors.js';
 import { PresetIdentity } from '../flow/flow-identifier.js';
 import type { IdentityMatcherData } from '../identity/identity-matcher.js';
 import { RingWriter } from './decoded-ring.js';
 import { IdentityAhead } from './identity-ahead.js';
+import { NativeRingDecoder } from './native-decode.js';
 import { readCapture } from './read-capture.js';
 
 export interface DecodeWorkerData {
@@ -18,6 +20,8 @@ export interface DecodeWorkerData {
   ring: SharedArrayBuffer;
   /** The org map's look-ups, to identify new flows ahead of the flow table (identity-ahead.ts). */
   identity: IdentityMatcherData | null;
+  /** Decode the common packets in C++ (native-decode.ts) when the addon is built. */
+  nativeDecode: boolean;
 }
 
 /** From the flow table's thread: the org map was reloaded, so look-ups ahead would be wasted. */
@@ -25,10 +29,12 @@ export interface IdentityStaleMessage {
   type: 'identity-stale';
 }
 
-const { files, ring, identity } = workerData as DecodeWorkerData;
+const { files, ring, identity, nativeDecode } = workerData as DecodeWorkerData;
 const writer = new RingWriter(ring);
 const decoder = new Decoder();
 let ahead = identity && new IdentityAhead(identity);
+const native = nativeDecode ? NativeRingDecoder.create(writer, decoder) : null;
+const decodeBatch = native ? (batch: PacketBatch) => native.decodeBatch(batch, ahead) : undefined;
 parentPort!.on('message', (m: IdentityStaleMessage) => {
   if (m.type !== 'identity-stale') return;
   ahead = null;
@@ -43,7 +49,7 @@ try {
         ahead?.mark(info);
         writer.push(info, batch.tsSec[i]!, batch.tsNsec[i]!);
       },
-      { decoder },
+      { decoder, decodeBatch },
     );
     parentPort!.postMessage({
       type: 'report',

@@ -18,9 +18,11 @@ import { Fragment, IPPROTO_TCP, IPPROTO_UDP, type PacketInfo } from '../decode/p
  */
 export const SLOTS = 8;
 export const SLOT_PACKETS = 4096;
-const WORDS = 14;
+export const WORDS = 14;
 /** Bytes a slot takes: its packets, and its two header words (state, count). */
 const SLOT_BYTES = 2 * 4 + SLOT_PACKETS * (2 * 8 + WORDS * 4);
+/** Words of RingWriter.saveState. */
+export const WRITER_STATE_WORDS = 17;
 
 // Slot states, in `header[slot]`; the packet count of a slot is `header[slots + slot]`.
 const EMPTY = 0;
@@ -145,6 +147,70 @@ export class RingWriter extends RingView {
       this.startRun(b, meta, ports, info);
     }
     if (this.count === SLOT_PACKETS) this.publish(FULL);
+  }
+
+  /**
+   * Before the next packet's words: waits for the current slot to be empty if nothing has been
+   * written into it yet (push does so itself; native-decode.ts writes packets without push).
+   */
+  ready(): void {
+    if (this.count === 0) this.waitEmpty();
+  }
+
+  /** Publishes the current slot if it is full (after packets written without push). */
+  publishIfFull(): boolean {
+    if (this.count !== SLOT_PACKETS) return false;
+    this.publish(FULL);
+    return true;
+  }
+
+  /** The ring's timestamps and words, for a writer that writes packets without push. */
+  views(): { ts: Float64Array; words: Uint32Array } {
+    return { ts: this.ts, words: this.words };
+  }
+
+  /**
+   * The writer's place and its open run into `st` (STATE_WORDS words), for native-decode.ts,
+   * which writes packets as push does and hands the state back through loadState. A run's base
+   * is stored plus one, 0 meaning no run is open.
+   */
+  saveState(st: Uint32Array): void {
+    st[0] = this.slot;
+    st[1] = this.count;
+    st[2] = this.runBase + 1;
+    st[3] = this.runCount;
+    st[4] = this.runBytes;
+    st[5] = this.runMeta;
+    st[6] = this.runPorts;
+    st[7] = this.runSrc0;
+    st[8] = this.runSrc1;
+    st[9] = this.runSrc2;
+    st[10] = this.runSrc3;
+    st[11] = this.runDst0;
+    st[12] = this.runDst1;
+    st[13] = this.runDst2;
+    st[14] = this.runDst3;
+    st[15] = this.runHasPayload ? 1 : 0;
+    st[16] = this.runNextSeq;
+  }
+
+  loadState(st: Uint32Array): void {
+    this.count = st[1]!;
+    this.runBase = st[2]! - 1;
+    this.runCount = st[3]!;
+    this.runBytes = st[4]!;
+    this.runMeta = st[5]!;
+    this.runPorts = st[6]! | 0; // push compares it with a signed (srcPort << 16) | dstPort
+    this.runSrc0 = st[7]!;
+    this.runSrc1 = st[8]!;
+    this.runSrc2 = st[9]!;
+    this.runSrc3 = st[10]!;
+    this.runDst0 = st[11]!;
+    this.runDst1 = st[12]!;
+    this.runDst2 = st[13]!;
+    this.runDst3 = st[14]!;
+    this.runHasPayload = st[15] !== 0;
+    this.runNextSeq = st[16]!;
   }
 
   /** Closes the open run and starts one at word `b` if its packet may begin one. */

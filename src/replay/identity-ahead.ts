@@ -26,8 +26,9 @@ export class IdentityAhead {
   private readonly refs: IdentityRefs = { generation: 0, client: -1, resource: -1 };
   private readonly origin = [0, 0, 0, 0];
   private readonly responder = [0, 0, 0, 0];
-  /** Hash tags (odd, 0: empty) of recent UDP 5-tuples, by slot. */
-  private readonly udpSeen = new Int32Array(1 << UDP_SEEN_BITS);
+  /** Hash tags (odd, 0: empty) of recent UDP 5-tuples, by slot. native-decode.ts reads it to
+   *  leave the packets mark() would look up to it. */
+  readonly udpSeen = new Int32Array(1 << UDP_SEEN_BITS);
 
   constructor(data: IdentityMatcherData) {
     this.matcher = IdentityMatcher.from(data);

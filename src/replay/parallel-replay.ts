@@ -27,7 +27,7 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
   const registry = options.identifier instanceof IdentityRegistry ? options.identifier : null;
   const ahead = registry?.ahead() ?? null;
   if (ahead) tracker.identifyAheadFrom(ahead.generation);
-  const workerData: DecodeWorkerData = { files, ring, identity: ahead?.matcher ?? null };
+  const workerData: DecodeWorkerData = { files, ring, identity: ahead?.matcher ?? null, nativeDecode: options.nativeDecode ?? true };
   const worker = new Worker(new URL('./decode-worker.js', import.meta.url), { workerData });
   let aheadStale = false;
   let failure: Error | null = null;

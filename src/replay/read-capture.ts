@@ -36,6 +36,9 @@ export interface ReadCaptureOptions {
   source?: FileSourceOptions;
   /** Awaited after each batch: where a consumer applies backpressure (a slow stdout, a db). */
   afterBatch?: () => Promise<void> | void;
+  /** Decodes each batch itself, with `decoder`, instead of packet by packet into onPacket
+   *  (a replay's decoding thread with the native fast path: native-decode.ts). */
+  decodeBatch?: (batch: PacketBatch) => void;
 }
 
 export async function readCapture(file: string, onPacket: DecodedPacketHandler, options: ReadCaptureOptions = {}): Promise<CaptureReport> {
@@ -56,9 +59,13 @@ export async function readCapture(file: string, onPacket: DecodedPacketHandler, 
     },
   });
   try {
+    const decodeBatch = options.decodeBatch;
     for await (const batch of source.batches()) {
-      for (let i = 0; i < batch.count; i++) {
-        if (decoder.decodeAt(batch, i) === Skip.NONE) onPacket(decoder.info, batch, i);
+      if (decodeBatch) decodeBatch(batch);
+      else {
+        for (let i = 0; i < batch.count; i++) {
+          if (decoder.decodeAt(batch, i) === Skip.NONE) onPacket(decoder.info, batch, i);
+        }
       }
       if (afterBatch) await afterBatch();
     }

@@ -8,6 +8,9 @@ export interface ReplayOptions extends FlowTrackerOptions {
   afterBatch?: () => Promise<void> | void;
   /** Decode on a worker thread while this one tracks flows (files only, not stdin). */
   parallel?: boolean;
+  /** With `parallel`: the worker decodes the common packets in C++ (native-decode.ts; default
+   *  true; the TypeScript decoder when false or when the addon is not built). */
+  nativeDecode?: boolean;
 }
 
 export interface ReplayResult {
