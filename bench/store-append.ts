@@ -2,18 +2,19 @@
  * Appending sessions to DuckDB, each way into a fresh file inside one transaction, on the
  * sessions of the synthetic capture:
  * - scan (the store's way): the flow table's SessionBatches copied column by column into the
- *   chunks of a table function that DuckDB scans into one INSERT ... SELECT, which makes the
- *   text columns inside DuckDB;
- * - staged (the store's way before): the same batches appended to a temporary table, then
- *   the same INSERT ... SELECT from it;
- * - row: the appender's row API, one call per value, from records;
- * - chunk: data chunks of 2,048 rows from records through setColumns;
- * - csv: records as text through DuckDB's CSV reader (a RAM file, one INSERT);
+ *   chunks of a table function that DuckDB scans into one INSERT ... SELECT into the hot table
+ *   (addresses and ids as numbers, session-chunk.ts);
+ * - scan-text (the store's way until 12-07): the same scan, the record's columns stored, their
+ *   text made inside DuckDB;
+ * - staged: the same batches appended to a temporary table, then the INSERT ... SELECT from it;
+ * - row: the appender's row API, one call per value, from records (text columns stored);
+ * - chunk: data chunks of 2,048 rows from records through setColumns (likewise);
+ * - csv: records as text through DuckDB's CSV reader (a RAM file, one INSERT; likewise);
  * - floor: DuckDB alone, no JavaScript in the timed part: the staged rows already in a temporary
  *   table (appended before the clock starts), timed is only the INSERT ... SELECT that makes
- *   the stored rows (their text columns) and its COMMIT. What any way in from JavaScript adds
- *   to this, so the most such a store can reach on this machine.
- *   node dist/bench/store-append.js scan|staged|row|chunk|csv|floor CAPTURE
+ *   the hot rows and its COMMIT. What any way in from JavaScript adds to this, so the most such
+ *   a store can reach on this machine.
+ *   node dist/bench/store-append.js scan|scan-text|staged|row|chunk|csv|floor CAPTURE
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import {
@@ -33,11 +34,14 @@ import { SessionBatch } from '../src/flow/session-batch.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
 import { replay } from '../src/replay/replay.js';
 import {
-  CREATE_SESSIONS_TABLE as CREATE_STORE_TABLE,
+  CREATE_HOT_TABLE,
   CREATE_STAGING_TABLE,
+  HOT_TABLE,
+  SESSIONS_VIEW,
   SessionRowsScan,
   createStagedChunk,
   fillStagedChunk,
+  insertScannedRecords,
   insertScannedRows,
   moveStagedRows,
 } from '../src/store/session-chunk.js';
@@ -133,8 +137,10 @@ function insertFromCsv(file: string): string {
   );
 }
 
-const [mode, capture] = process.argv.slice(2) as ['row' | 'chunk' | 'csv' | 'staged' | 'scan' | 'floor', string];
-const batchwise = mode === 'staged' || mode === 'scan' || mode === 'floor';
+const [mode, capture] = process.argv.slice(2) as ['row' | 'chunk' | 'csv' | 'staged' | 'scan' | 'scan-text' | 'floor', string];
+const batchwise = mode === 'staged' || mode === 'scan' || mode === 'scan-text' || mode === 'floor';
+/** Into the hot table (the store's layout), or a table of the record's columns. */
+const hot = batchwise && mode !== 'scan-text';
 const records: SessionRecord[] = [];
 const batches: SessionBatch[] = [];
 await replay([capture], {
@@ -149,7 +155,10 @@ const path = `/tmp/netlog-bench-append-${process.pid}.duckdb`;
 rmSync(path, { force: true });
 const instance = await DuckDBInstance.create(path);
 const c = await instance.connect();
-await c.run(batchwise ? CREATE_STORE_TABLE : CREATE_SESSIONS_TABLE);
+if (hot) {
+  await c.run(CREATE_HOT_TABLE);
+  await c.run(SESSIONS_VIEW);
+} else await c.run(CREATE_SESSIONS_TABLE);
 await c.run(CREATE_STAGING_TABLE);
 
 /** The batches as staged rows, chunk by chunk, through `appender` (into session_rows). */
@@ -170,14 +179,14 @@ if (mode === 'floor') {
 }
 const start = process.hrtime.bigint();
 await c.run('BEGIN TRANSACTION');
-const appender = mode === 'scan' || mode === 'floor' ? null : await c.createAppender(mode === 'staged' ? 'session_rows' : 'sessions');
+const appender = mode === 'scan' || mode === 'scan-text' || mode === 'floor' ? null : await c.createAppender(mode === 'staged' ? 'session_rows' : 'sessions');
 if (mode === 'floor') {
-  const [insert] = moveStagedRows('sessions'); // its INSERT ... SELECT; the staged rows stay
+  const [insert] = moveStagedRows(HOT_TABLE); // its INSERT ... SELECT; the staged rows stay
   await c.run(insert!);
 } else if (appender === null) {
   const scan = new SessionRowsScan(c);
   scan.load(batches);
-  await c.run(insertScannedRows('sessions'));
+  await c.run(mode === 'scan' ? insertScannedRows(HOT_TABLE) : insertScannedRecords('sessions'));
 } else if (mode === 'row') {
   for (const r of records) {
     for (const col of SESSION_COLUMNS) col.append(appender, r);
@@ -201,7 +210,7 @@ if (mode === 'floor') {
   }
 }
 appender?.closeSync();
-if (mode === 'staged') for (const statement of moveStagedRows('sessions')) await c.run(statement);
+if (mode === 'staged') for (const statement of moveStagedRows(HOT_TABLE)) await c.run(statement);
 await c.run('COMMIT');
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 const n = (await c.runAndReadAll('SELECT count(*) FROM sessions')).getRows()[0]![0];

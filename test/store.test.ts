@@ -59,6 +59,45 @@ describe('session store (a real DuckDB file)', () => {
     expect(rows[0]).toEqual({ n: first.length + second.length, bytes });
   });
 
+  it('a store of an earlier version (a sessions table of the record\'s columns) is migrated at open, every row and value kept', async () => {
+    const db = join(tmp, 'earlier.duckdb');
+    const records = await replayInto(db, 'sessions-veth.pcap');
+    const read = async (file: string) =>
+      (await runReadOnlySql(file, 'SELECT * FROM sessions_all ORDER BY "sessionId"')).rows;
+    const expected = await read(db);
+    expect(expected.length).toBe(records.length);
+    // The same rows in the layout netlog wrote until 12-07: `sessions`, a table, text stored.
+    const old = join(tmp, 'earlier-layout.duckdb');
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(old);
+    const c = await instance.connect();
+    await c.run(`ATTACH '${db}' AS src (READ_ONLY)`);
+    await c.run(`CREATE TABLE sessions (
+      "timestamp" BIGINT NOT NULL, "protocol" ENUM('tcp', 'udp') NOT NULL, "siteResourceId" INTEGER, "clientId" INTEGER,
+      "userId" VARCHAR, "sourceAddr" VARCHAR NOT NULL, "destAddr" VARCHAR NOT NULL, "duration" DOUBLE,
+      "bytesTx" BIGINT NOT NULL, "bytesRx" BIGINT NOT NULL, "startedAt" TIMESTAMP NOT NULL, "endedAt" TIMESTAMP,
+      "packetsTx" BIGINT NOT NULL, "packetsRx" BIGINT NOT NULL, "missedBytesTx" BIGINT NOT NULL, "missedBytesRx" BIGINT NOT NULL,
+      "state" ENUM('S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH') NOT NULL,
+      "history" VARCHAR NOT NULL, "endReason" ENUM('fin', 'rst', 'idle', 'evicted', 'shutdown', 'capture-end'),
+      "sessionId" VARCHAR NOT NULL, "orgId" VARCHAR, "siteId" INTEGER)`);
+    await c.run('INSERT INTO sessions SELECT * FROM src.sessions');
+    await c.run('DETACH src');
+    c.closeSync();
+    instance.closeSync();
+    const store = await SessionStore.open(old);
+    await store.close();
+    expect(await read(old)).toEqual(expected);
+    const layout = await runReadOnlySql(old, "SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_name LIKE 'sessions%' ORDER BY 1");
+    expect(layout.rows).toEqual([
+      { name: 'sessions', type: 'VIEW' },
+      { name: 'sessions_all', type: 'VIEW' },
+      { name: 'sessions_hot', type: 'BASE TABLE' },
+    ]);
+    // New sessions go in beside the migrated ones.
+    const more = await replayInto(old, 'tun-wireguard.pcap');
+    expect((await read(old)).length).toBe(records.length + more.length);
+  });
+
   it('netlog sql is read-only, and bad SQL or a bad file is a coded error', async () => {
     const db = join(tmp, 'ro.duckdb');
     await replayInto(db, 'tun-wireguard.pcap');
@@ -162,7 +201,7 @@ describe('retention on replay', () => {
     for (const b of batches) again.appendBatch(b);
     await again.close();
     expect(fastCommits).toEqual([2 * ROW_GROUP_ROWS, 7_000]);
-    const groups = await runReadOnlySql(fast, "SELECT row_group_id AS g, max(count) AS n FROM pragma_storage_info('sessions') GROUP BY 1 ORDER BY 1");
+    const groups = await runReadOnlySql(fast, "SELECT row_group_id AS g, max(count) AS n FROM pragma_storage_info('sessions_hot') GROUP BY 1 ORDER BY 1");
     expect(groups.rows.map((g) => Number(g.n))).toEqual([ROW_GROUP_ROWS, ROW_GROUP_ROWS, 7_000]);
     const size = await runReadOnlySql(fast, 'SELECT free_blocks FROM pragma_database_size()');
     expect(Number(size.rows[0]!.free_blocks)).toBe(0);

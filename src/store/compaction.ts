@@ -1,10 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { HOT_TABLE } from './session-chunk.js';
 
 /**
  * Day partitions in Parquet: DATA_DIR/sessions/date=YYYY-MM-DD/part-N.parquet (zstd), by the
- * UTC day of the session's start. Moving a day out of the `sessions` table is ordered so that a
+ * UTC day of the session's start, with the record's columns (the `sessions` view's). Moving a
+ * day out of the hot table is ordered so that a
  * crash at any point leaves every session in exactly one place:
  *   1. COPY the day's rows to part-N.parquet.tmp (a name no reader globs);
  *   2. in one transaction, DELETE the day's rows and record the part in `compactions`;
@@ -33,7 +35,7 @@ const DAY_S = 86400;
 /** Days (YYYY-MM-DD, UTC) with sessions in the table that started before `beforeDay`. */
 async function closedDays(c: DuckDBConnection, beforeDay: string): Promise<string[]> {
   const reader = await c.runAndReadAll(
-    `SELECT DISTINCT "timestamp" // ${DAY_S} AS day FROM sessions WHERE "timestamp" < $1 ORDER BY day`,
+    `SELECT DISTINCT "timestamp" // ${DAY_S} AS day FROM ${HOT_TABLE} WHERE "timestamp" < $1 ORDER BY day`,
     [Date.parse(`${beforeDay}T00:00:00Z`) / 1000],
   );
   return reader.getRows().map((r) => new Date(Number(r[0]) * DAY_S * 1000).toISOString().slice(0, 10));
@@ -67,9 +69,9 @@ export async function compactClosedDays(
     if (crashAt === 'after-copy') throw new Error('simulated crash after copy');
     await c.run('BEGIN TRANSACTION');
     try {
-      const counted = await c.runAndReadAll(`SELECT count(*) FROM sessions WHERE ${dayFilter}`);
+      const counted = await c.runAndReadAll(`SELECT count(*) FROM ${HOT_TABLE} WHERE ${dayFilter}`);
       const sessions = Number(counted.getRows()[0]![0]);
-      await c.run(`DELETE FROM sessions WHERE ${dayFilter}`);
+      await c.run(`DELETE FROM ${HOT_TABLE} WHERE ${dayFilter}`);
       await c.run(`INSERT INTO compactions (day, file, sessions) VALUES (${sqlText(day)}::DATE, ${sqlText(file)}, ${sessions})`);
       await c.run('COMMIT');
       if (crashAt === 'after-commit') throw new Error('simulated crash after commit');

@@ -1,16 +1,20 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SESSION_FIELDS } from '../flow/session-record.js';
+import { HOT_TABLE, RECORD_OF_HOT_ROW } from './session-chunk.js';
 
 /**
  * The outbox: sessions committed to the store that a sink (ClickHouse) has not yet confirmed.
- * Each batch is appended to `sink_staging`, then copied into `sessions` and, with a sequence
- * number from `sink_seq`, into `sink_outbox`, all in the batch's one transaction; so a session
+ * Each batch is appended to `sink_staging` (hot rows), then copied into the hot table and, with
+ * a sequence number from `sink_seq` and as the record's columns, into `sink_outbox`, all in the
+ * batch's one transaction; so a session
  * is in the outbox if and only if it is in the store, whatever crashes when. The shipper deletes rows only after
  * the sink has them: the lowest sequence number left is the cursor.
  */
 export const CREATE_OUTBOX = [
   'CREATE SEQUENCE IF NOT EXISTS sink_seq START 1',
-  'CREATE TABLE IF NOT EXISTS sink_staging AS FROM sessions LIMIT 0',
+  // Empty between transactions: an earlier version's, with the record's columns, is replaced.
+  `DROP TABLE IF EXISTS sink_staging`,
+  `CREATE TABLE sink_staging AS FROM ${HOT_TABLE} LIMIT 0`,
   'CREATE TABLE IF NOT EXISTS sink_outbox AS SELECT 0::BIGINT AS seq, * FROM sessions LIMIT 0',
   // This store's name at the sink: with the sequence number, what makes a row's delivery idempotent.
   'CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)',
@@ -19,8 +23,8 @@ export const CREATE_OUTBOX = [
 
 /** Inside the batch's transaction, after the batch was appended to `sink_staging`. */
 export const MOVE_STAGED = [
-  'INSERT INTO sessions SELECT * FROM sink_staging',
-  "INSERT INTO sink_outbox SELECT nextval('sink_seq'), * FROM sink_staging",
+  `INSERT INTO ${HOT_TABLE} SELECT * FROM sink_staging`,
+  `INSERT INTO sink_outbox SELECT nextval('sink_seq'), ${RECORD_OF_HOT_ROW} FROM sink_staging`,
   'DELETE FROM sink_staging',
 ];
 

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { NetlogError } from '../errors.js';
 import { refreshAllView } from './compaction.js';
+import { HOT_TABLE } from './session-chunk.js';
 
 export interface PruneResult {
   /** Sessions deleted from the table. */
@@ -38,7 +39,7 @@ export async function pruneSessions(
   let tableSessions: number;
   let parts: Array<[string, number]>;
   try {
-    tableSessions = (await c.runAndReadAll('DELETE FROM sessions WHERE "timestamp" < $1 RETURNING 1', [cutoffSec])).currentRowCount;
+    tableSessions = (await c.runAndReadAll(`DELETE FROM ${HOT_TABLE} WHERE "timestamp" < $1 RETURNING 1`, [cutoffSec])).currentRowCount;
     parts = (
       await c.runAndReadAll('DELETE FROM compactions WHERE day <= $1::DATE RETURNING file, sessions', [lastWholeDay])
     ).getRows().map((r) => [String(r[0]), Number(r[1])]);

@@ -14,7 +14,7 @@ import {
   type CompactionResult,
 } from './compaction.js';
 import { pruneSessions, type PruneResult } from './retention.js';
-import { CREATE_SESSIONS_TABLE, SessionRowsScan, insertScannedRows } from './session-chunk.js';
+import { CREATE_HOT_TABLE, HOT_TABLE, MIGRATE_SESSIONS_TABLE, SESSIONS_VIEW, SessionRowsScan, insertScannedRows } from './session-chunk.js';
 import { CREATE_OUTBOX, MOVE_STAGED } from './outbox.js';
 
 export interface SessionStoreOptions {
@@ -152,7 +152,7 @@ export class SessionStore {
       throw new NetlogError('ERR_STORE_OPEN', `cannot open the session store: ${(e as Error).message}`, { file: path });
     }
     const connection = await instance.connect();
-    await connection.run(CREATE_SESSIONS_TABLE);
+    await createTables(connection);
     await connection.run(CREATE_COMPACTIONS_TABLE);
     for (const statement of CREATE_OUTBOX) await connection.run(statement);
     const store = new SessionStore(path, instance, connection, options);
@@ -334,9 +334,9 @@ export class SessionStore {
   }
 
   /**
-   * One transaction: DuckDB scans the batches column-wise (SessionRowsScan) into `sessions`
-   * (with an outbox, into `sink_staging`, whence MOVE_STAGED copies them into both `sessions`
-   * and the outbox), making the text columns as it goes. The batches are reused once written.
+   * One transaction: DuckDB scans the batches column-wise (SessionRowsScan) into the hot table
+   * (with an outbox, into `sink_staging`, whence MOVE_STAGED copies them into both the hot table
+   * and the outbox). The batches are reused once written.
    *
    * The statements go as one string, so the write is one trip through the event loop; the
    * scan's chunk requests are served on this thread between a replay's runs of packets.
@@ -346,7 +346,7 @@ export class SessionStore {
     const started = performance.now();
     this.scan.load(batches);
     try {
-      const move = [insertScannedRows(this.outbox ? 'sink_staging' : 'sessions'), ...(this.outbox ? MOVE_STAGED : [])];
+      const move = [insertScannedRows(this.outbox ? 'sink_staging' : HOT_TABLE), ...(this.outbox ? MOVE_STAGED : [])];
       await c.run(['BEGIN TRANSACTION', ...move, 'COMMIT'].join(';\n'));
     } catch (e) {
       await c.run('ROLLBACK').catch(() => {});
@@ -391,5 +391,25 @@ export class SessionStore {
     if (failure) {
       throw new NetlogError('ERR_STORE_WRITE', `${lost} sessions could not be written before closing: ${(failure as Error).message}`, { file: this.path });
     }
+  }
+}
+
+/**
+ * The hot table and the `sessions` view over it. A file of an earlier version has `sessions` as
+ * a table of the record's columns: its rows move into the hot table in one transaction, so a
+ * crash leaves the file as it was or migrated, never half.
+ */
+async function createTables(c: DuckDBConnection): Promise<void> {
+  const found = await c.runAndReadAll(`SELECT table_type FROM information_schema.tables WHERE table_name = 'sessions' AND table_schema = 'main'`);
+  const oldTable = found.getRows()[0]?.[0] === 'BASE TABLE';
+  await c.run('BEGIN TRANSACTION');
+  try {
+    await c.run(CREATE_HOT_TABLE);
+    if (oldTable) for (const statement of MIGRATE_SESSIONS_TABLE) await c.run(statement);
+    await c.run(SESSIONS_VIEW);
+    await c.run('COMMIT');
+  } catch (e) {
+    await c.run('ROLLBACK').catch(() => {});
+    throw e;
   }
 }
