@@ -1,7 +1,7 @@
 /**
  * The two threads of a replay, each alone. The capture is decoded into a ring that holds all
- * of it (the decoding thread's RingWriter, runs of one flow marked as in a replay), timed as
- * `decodeSeconds`; then what the flow table's thread does with each slot is timed (trackSlot,
+ * of it (the decoding thread's work: the addon and RingWriter, runs of one flow marked as in a
+ * replay), timed as `decodeSeconds`; then what the flow table's thread does with each slot is timed (trackSlot,
  * and handing on the sessions, counted here, not written) as `seconds`. A replay runs each for
  * every packet, in order, on a thread of its own, so the slower of the two is the most the
  * replay reaches on this machine, however fast writing the sessions gets. `seconds` is the first
@@ -13,6 +13,7 @@ import { Decoder } from '../src/decode/decoder.js';
 import { PacketInfo } from '../src/decode/packet-info.js';
 import { FlowTracker } from '../src/flow/flow-tracker.js';
 import { createRing, RingReader, RingWriter, SLOT_PACKETS } from '../src/replay/decoded-ring.js';
+import { NativeRingDecoder } from '../src/replay/native-decode.js';
 import { trackSlot } from '../src/replay/parallel-replay.js';
 import { readCapture } from '../src/replay/read-capture.js';
 
@@ -24,9 +25,15 @@ await readCapture(capture, () => decoded++);
 const ring = createRing(Math.ceil(decoded / SLOT_PACKETS) + 2);
 new Uint8Array(ring).fill(0); // its pages faulted in now, not in the timed part
 const writer = new RingWriter(ring);
-// The decoding thread's part, timed too: reading, decoding and writing the ring.
+// The decoding thread's part, timed too: reading, decoding and writing the ring, the common
+// packets by the addon as in a replay (native-decode.ts), unless NETLOG_BENCH_TS_DECODE=1.
+const decoder = new Decoder();
+const native = process.env.NETLOG_BENCH_TS_DECODE === '1' ? null : NativeRingDecoder.create(writer, decoder);
 const decodeStart = process.hrtime.bigint();
-const report = await readCapture(capture, (info, batch, i) => writer.push(info, batch.tsSec[i]!, batch.tsNsec[i]!), { decoder: new Decoder() });
+const report = await readCapture(capture, (info, batch, i) => writer.push(info, batch.tsSec[i]!, batch.tsNsec[i]!), {
+  decoder,
+  decodeBatch: native ? (batch) => native.decodeBatch(batch, null) : undefined,
+});
 writer.finish();
 const decodeSeconds = Number(process.hrtime.bigint() - decodeStart) / 1e9;
 
@@ -55,6 +62,7 @@ process.stdout.write(
     packets: report.packets,
     sessions,
     decodeSeconds,
+    nativeDecode: native !== null,
     seconds: passes[0]!,
     warmSeconds: Math.min(...passes.slice(1)),
     packetsPerSecond: report.packets / passes[0]!,
