@@ -10,6 +10,7 @@ import { SessionStore } from '../src/store/session-store.js';
 import { SessionBatch } from '../src/flow/session-batch.js';
 import { writeSynFlood } from '../bench/synthetic-capture.js';
 import { runReadOnlySql } from '../src/store/sql-query.js';
+import { HistoryCodes } from '../src/store/session-chunk.js';
 import { CORPUS, FIXTURES, ROOT } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'netlog-store-'));
@@ -96,6 +97,39 @@ describe('session store (a real DuckDB file)', () => {
     // New sessions go in beside the migrated ones.
     const more = await replayInto(old, 'tun-wireguard.pcap');
     expect((await read(old)).length).toBe(records.length + more.length);
+  });
+
+  it('histories cross as codes after the write that first sees them, and as text past the last code', () => {
+    const codes = new HistoryCodes();
+    expect(codes.codeOf('ShADadFf')).toBe(0); // first seen: text this time, queued
+    expect(codes.list()).toBe("['ShADadFf']::VARCHAR[]");
+    expect(codes.codeOf('ShADadFf')).toBe(1);
+    expect(codes.codeOf('S')).toBe(0);
+    for (let i = 0; i < 2000; i++) codes.codeOf(`D${i}`); // hostile: more texts than codes
+    expect(codes.list().split("', '").length).toBe(1024);
+    expect(codes.codeOf('S')).toBe(2);
+    expect(codes.codeOf('D1500')).toBe(0);
+    expect(codes.list().split("', '").length).toBe(1024); // nothing more is queued
+  });
+
+  it('a running store writes histories by code: the second write of the same sessions reads back as the first', async () => {
+    const db = join(tmp, 'codes.duckdb');
+    const store = await SessionStore.open(db);
+    const records: SessionRecord[] = [];
+    for (let round = 0; round < 2; round++) {
+      await replay([join(FIXTURES, 'sessions-veth.pcap')], {
+        onSessions: (b) => {
+          records.push(...b.records());
+          store.appendBatch(b);
+        },
+      });
+      await store.flush(); // the first write queues the histories; the second sends codes
+    }
+    await store.close();
+    const { rows } = await runReadOnlySql(db, 'SELECT "sessionId", history FROM sessions ORDER BY "sessionId", history');
+    const expected = records.map((r) => ({ sessionId: r.sessionId, history: r.history })).sort((a, b) => (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0));
+    expect(new Set(records.map((r) => r.history)).size).toBeGreaterThan(3);
+    expect(rows).toEqual(expected);
   });
 
   it('netlog sql is read-only, and bad SQL or a bad file is a coded error', async () => {

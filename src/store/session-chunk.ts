@@ -100,11 +100,12 @@ export const MIGRATE_SESSIONS_TABLE = [
   'DROP TABLE sessions',
 ];
 
-type Kind = 'double' | 'u32' | 'u16' | 'enum' | 'text';
+type Kind = 'double' | 'u32' | 'u16' | 'enum' | 'text' | 'code';
 type BatchColumn = Exclude<keyof SessionBatch, 'length' | 'capacity' | 'full' | 'record' | 'records' | 'pushRecord' | 'pushRows' | 'clear' | 'resolveIdentity' | 'identifier'>;
 
 interface StagedColumn {
-  name: BatchColumn;
+  /** A SessionBatch column, or the history's code (HistoryCodes), filled with the history. */
+  name: BatchColumn | 'historyCode';
   kind: Kind;
   /** Null where a double is NaN, an enum is STILL_OPEN, a text is null. */
   nullable: boolean;
@@ -114,8 +115,9 @@ interface StagedColumn {
 /**
  * A stored row before SQL finishes it: SessionBatch's columns as they are. A batch goes to
  * DuckDB by copying each numeric column into its vector whole (one call per column per
- * batch); only the history and the rare texts (IPv6 endpoints, org map ids) cross one value
- * at a time. SQL then makes the hot row (HOT_ROW): casts, times and the duration.
+ * batch); only the rare texts (IPv6 endpoints, org map ids) cross one value at a time, and a
+ * history as its code where HistoryCodes has one (else as text). SQL then makes the hot row
+ * (hotRow): casts, times, the duration and the history's text.
  */
 const STAGED: readonly StagedColumn[] = [
   { name: 'protocol', kind: 'enum', nullable: false, members: PROTOCOLS },
@@ -137,7 +139,8 @@ const STAGED: readonly StagedColumn[] = [
   { name: 'missedBytesTx', kind: 'double', nullable: false },
   { name: 'missedBytesRx', kind: 'double', nullable: false },
   { name: 'state', kind: 'enum', nullable: false, members: CONN_STATES },
-  { name: 'history', kind: 'text', nullable: false },
+  { name: 'history', kind: 'text', nullable: true },
+  { name: 'historyCode', kind: 'code', nullable: true },
   { name: 'endReason', kind: 'enum', nullable: true, members: END_REASONS },
   { name: 'sessionIdHi', kind: 'u32', nullable: false },
   { name: 'sessionIdLo', kind: 'u32', nullable: false },
@@ -146,8 +149,8 @@ const STAGED: readonly StagedColumn[] = [
   { name: 'siteId', kind: 'double', nullable: true },
 ];
 
-const SQL_OF_KIND: Record<Kind, string> = { double: 'DOUBLE', u32: 'UINTEGER', u16: 'USMALLINT', text: 'VARCHAR', enum: '' };
-const WIDTH: Record<Kind, number> = { double: 8, u32: 4, u16: 2, enum: 1, text: 0 };
+const SQL_OF_KIND: Record<Kind, string> = { double: 'DOUBLE', u32: 'UINTEGER', u16: 'USMALLINT', text: 'VARCHAR', enum: '', code: 'UINTEGER' };
+const WIDTH: Record<Kind, number> = { double: 8, u32: 4, u16: 2, enum: 1, text: 0, code: 4 };
 
 /** The staged rows as a temporary table: the store's former way in, kept to compare
  *  (bench/store-append.ts). */
@@ -155,8 +158,11 @@ export const CREATE_STAGING_TABLE = `CREATE TEMP TABLE IF NOT EXISTS session_row
   (c) => `  "${c.name}" ${c.kind === 'enum' ? enumSql(c.members!) : SQL_OF_KIND[c.kind]}`,
 ).join(',\n')}\n)`;
 
-/** The hot table's row of a staged row, column for column, named as the hot table's. */
-const HOT_ROW = [
+/**
+ * The hot table's row of a staged row, column for column, named as the hot table's; `history`
+ * is the SQL of the history's text.
+ */
+const hotRow = (history: string) => [
   'floor("startUs" / 1000000)::BIGINT AS "timestamp"',
   '"protocol"',
   '"siteResourceId"::INTEGER AS "siteResourceId"',
@@ -178,7 +184,7 @@ const HOT_ROW = [
   '"missedBytesTx"::BIGINT AS "missedBytesTx"',
   '"missedBytesRx"::BIGINT AS "missedBytesRx"',
   '"state"',
-  '"history"',
+  `${history} AS "history"`,
   '"endReason"',
   '"sessionIdHi"',
   '"sessionIdLo"',
@@ -193,6 +199,7 @@ function duckType(c: StagedColumn): DuckDBType {
     case 'double':
       return DOUBLE;
     case 'u32':
+    case 'code':
       return UINTEGER;
     case 'u16':
       return USMALLINT;
@@ -206,11 +213,51 @@ function duckType(c: StagedColumn): DuckDBType {
 const STAGED_TYPES = STAGED.map(duckType);
 
 /**
+ * Codes for history texts, so that a row's history crosses into DuckDB as a number copied with
+ * its column, not as a string assigned one row at a time (half of filling a chunk: 0.13 of
+ * 0.26 us a row, scratch /tmp/exp/fill.mjs on the synthetic capture's sessions). The INSERT
+ * turns a code back into its text from a list in its SQL (`list`): a history first seen while
+ * a chunk is filled goes as text and is queued, and the next write's list codes it. Sessions
+ * share a few histories (8 in the bench's synthetic capture, 3 in its real one), so after the
+ * first write nearly every row has a code. At most MAX_HISTORY_CODES texts get one; past that
+ * (hostile input), text. A join with a table of the codes cost DuckDB more than the strings
+ * cost JavaScript: INSERT of 250,828 rows 384-452 ms with the join, 276-289 with the list
+ * (scratch /tmp/exp/ins.mjs, two DuckDB threads).
+ */
+export class HistoryCodes {
+  private readonly codes = new Map<string, number>();
+  private readonly texts: string[] = [];
+  /** Texts seen without a code, coded by the next `list`. */
+  private readonly queued = new Set<string>();
+
+  /** The code of `text` (1 and up), or 0 (then it is queued for the next write). */
+  codeOf(text: string): number {
+    const code = this.codes.get(text);
+    if (code !== undefined) return code;
+    if (this.texts.length + this.queued.size < MAX_HISTORY_CODES) this.queued.add(text);
+    return 0;
+  }
+
+  /** The texts by code, as a DuckDB list literal (1-based, as codes are); codes the queued first. */
+  list(): string {
+    for (const text of this.queued) {
+      this.texts.push(text);
+      this.codes.set(text, this.texts.length);
+    }
+    this.queued.clear();
+    return `[${this.texts.map((t) => `'${t.replaceAll("'", "''")}'`).join(', ')}]::VARCHAR[]`;
+  }
+}
+
+const MAX_HISTORY_CODES = 1024;
+
+/**
  * Fills `chunk` (STAGED's columns, at least b.length rows) with the rows of `b`: numeric
  * columns copied from the batch's typed arrays as they are, validity masks made from NaN /
- * STILL_OPEN / null, texts assigned one by one. `validity` is scratch of BATCH_ROWS bits.
+ * STILL_OPEN / null, texts assigned one by one; histories as codes where `histories` has one.
+ * `validity` is scratch of BATCH_ROWS bits, `codes` of BATCH_ROWS words.
  */
-export function fillStagedChunk(chunk: DataChunk, b: SessionBatch, validity: Uint8Array): void {
+export function fillStagedChunk(chunk: DataChunk, b: SessionBatch, validity: Uint8Array, codes: Uint32Array, histories: HistoryCodes | null): void {
   b.resolveIdentity();
   const rows = b.length;
   if (rows > BATCH_ROWS) throw new Error(`a batch of ${rows} rows is more than a chunk holds`);
@@ -218,17 +265,27 @@ export function fillStagedChunk(chunk: DataChunk, b: SessionBatch, validity: Uin
   for (let c = 0; c < STAGED.length; c++) {
     const col = STAGED[c]!;
     const vector = duckdb.data_chunk_get_vector(chunk, c);
-    const values = b[col.name];
     if (col.nullable) bits.fill(0xff);
-    if (col.kind === 'text') {
-      const texts = values as Array<string | null>;
+    if (col.name === 'history') {
+      const texts = b.history;
+      for (let i = 0; i < rows; i++) {
+        const code = histories === null ? 0 : histories.codeOf(texts[i]!);
+        codes[i] = code;
+        if (code === 0) duckdb.vector_assign_string_element(vector, i, texts[i]!);
+        else bits[i >> 3]! &= ~(1 << (i & 7));
+      }
+    } else if (col.name === 'historyCode') {
+      duckdb.copy_data_to_vector(vector, 0, codes.buffer as ArrayBuffer, codes.byteOffset, rows * 4);
+      for (let i = 0; i < rows; i++) if (codes[i] === 0) bits[i >> 3]! &= ~(1 << (i & 7));
+    } else if (col.kind === 'text') {
+      const texts = b[col.name] as Array<string | null>;
       for (let i = 0; i < rows; i++) {
         const t = texts[i];
         if (t != null) duckdb.vector_assign_string_element(vector, i, t);
         else bits[i >> 3]! &= ~(1 << (i & 7));
       }
     } else {
-      const array = values as Float64Array | Uint32Array | Uint16Array | Uint8Array;
+      const array = b[col.name] as Float64Array | Uint32Array | Uint16Array | Uint8Array;
       duckdb.copy_data_to_vector(vector, 0, array.buffer as ArrayBuffer, array.byteOffset, rows * WIDTH[col.kind]);
       if (col.nullable) {
         const none = col.kind === 'enum' ? STILL_OPEN : NaN;
@@ -272,6 +329,9 @@ export class SessionRowsScan {
   private batches: SessionBatch[] = [];
   private next = 0;
   private readonly validity = new Uint8Array(BATCH_ROWS / 8);
+  private readonly codes = new Uint32Array(BATCH_ROWS);
+  /** The histories' codes (insertScannedRows makes them text again). */
+  readonly histories = new HistoryCodes();
 
   constructor(connection: DuckDBConnection) {
     connection.registerTableFunction(
@@ -302,22 +362,25 @@ export class SessionRowsScan {
     while (this.next < this.batches.length && this.batches[this.next]!.length === 0) this.next++;
     const b = this.batches[this.next++];
     if (b === undefined) duckdb.data_chunk_set_size(output.chunk, 0);
-    else fillStagedChunk(output.chunk, b, this.validity);
+    else fillStagedChunk(output.chunk, b, this.validity, this.codes, this.histories);
   }
 }
 
-/** SQL that moves the loaded batches (SessionRowsScan) into `table` as hot rows. */
-export function insertScannedRows(table: string): string {
-  return `INSERT INTO ${table} SELECT ${HOT_ROW} FROM ${SCAN_FUNCTION}()`;
+/** The scan's hot rows, histories made text from `histories`' codes. */
+const scannedHotRow = (histories: HistoryCodes) => hotRow(`coalesce(list_extract(${histories.list()}, "historyCode"), "history")`);
+
+/** SQL that moves the batches loaded into `scan` into `table` as hot rows. */
+export function insertScannedRows(table: string, scan: SessionRowsScan): string {
+  return `INSERT INTO ${table} SELECT ${scannedHotRow(scan.histories)} FROM ${SCAN_FUNCTION}()`;
 }
 
 /** The same batches into `table` with the record's columns, text made and stored (the layout
  *  of earlier versions, kept to compare: bench/store-append.ts). */
-export function insertScannedRecords(table: string): string {
-  return `INSERT INTO ${table} SELECT ${RECORD_OF_HOT_ROW} FROM (SELECT ${HOT_ROW} FROM ${SCAN_FUNCTION}())`;
+export function insertScannedRecords(table: string, scan: SessionRowsScan): string {
+  return `INSERT INTO ${table} SELECT ${RECORD_OF_HOT_ROW} FROM (SELECT ${scannedHotRow(scan.histories)} FROM ${SCAN_FUNCTION}())`;
 }
 
-/** SQL that moves the rows of CREATE_STAGING_TABLE into `table` and empties it. */
+/** SQL that moves the rows of CREATE_STAGING_TABLE (histories as text) into `table` and empties it. */
 export function moveStagedRows(table: string): string[] {
-  return [`INSERT INTO ${table} SELECT ${HOT_ROW} FROM session_rows`, 'DELETE FROM session_rows'];
+  return [`INSERT INTO ${table} SELECT ${hotRow('"history"')} FROM session_rows`, 'DELETE FROM session_rows'];
 }

@@ -346,7 +346,7 @@ export class SessionStore {
     const started = performance.now();
     this.scan.load(batches);
     try {
-      const move = [insertScannedRows(this.outbox ? 'sink_staging' : HOT_TABLE), ...(this.outbox ? MOVE_STAGED : [])];
+      const move = [insertScannedRows(this.outbox ? 'sink_staging' : HOT_TABLE, this.scan), ...(this.outbox ? MOVE_STAGED : [])];
       await c.run(['BEGIN TRANSACTION', ...move, 'COMMIT'].join(';\n'));
     } catch (e) {
       await c.run('ROLLBACK').catch(() => {});
