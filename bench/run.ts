@@ -129,14 +129,15 @@ console.log(`slower by, round by round: ${slowdowns.map(pct).join(', ')} (median
 
 console.log('\n## Appending the sessions of that capture to DuckDB (one transaction, fresh file)\n');
 console.log('| method | sessions | seconds | sessions/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
-for (const mode of ['scan', 'staged', 'row', 'chunk', 'csv', 'floor']) {
+for (const mode of ['scan', 'scan-text', 'staged', 'row', 'chunk', 'csv', 'floor']) {
   const a = runCase('store-append.js', [mode, capture], [], Math.min(RUNS, 3)) as CaseResult & { mode: string };
   const label = {
-    scan: 'session batches scanned by a table function, text made by SQL (the store)',
-    staged: 'session batches to a temp table, text made by SQL (the store before)',
-    row: 'appender row API',
-    chunk: 'data chunks via setColumns',
-    csv: 'CSV text + read_csv INSERT',
+    scan: 'session batches scanned by a table function into the hot table, addresses and ids as numbers (the store)',
+    'scan-text': 'the same scan, the record\'s text made by SQL and stored (the store until 12-07)',
+    staged: 'session batches to a temp table, then INSERT ... SELECT into the hot table',
+    row: 'appender row API, text stored',
+    chunk: 'data chunks via setColumns, text stored',
+    csv: 'CSV text + read_csv INSERT, text stored',
     floor: 'DuckDB alone: the INSERT ... SELECT of the store from rows already in DuckDB, no JavaScript timed (the most any way in reaches)',
   }[mode];
   console.log(`| ${label} | ${a.sessions} | ${a.seconds.toFixed(3)} | ${(a.sessionsPerSecond! / 1e3).toFixed(0)} k | ${a.peakRssMiB.toFixed(0)} |`);
