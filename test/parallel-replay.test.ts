@@ -53,6 +53,17 @@ describe('replay with decoding on a worker thread', () => {
     expect(parallel.status).toBe(single.status);
   }, 60_000);
 
+  it('a replay refused before it starts ends at once, its decoding thread started ahead (prestart.ts) or not', () => {
+    for (const extra of [[], ['--single-thread']]) {
+      const started = Date.now();
+      const r = spawnSync(process.execPath, [cli, 'replay', '--max-flows', '0', ...extra, join(FIXTURES, 'tun-wireguard.pcap')], { encoding: 'utf8', timeout: 10_000 });
+      expect(r.error).toBeUndefined(); // not killed by the timeout
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('ERR_CONFIG_INVALID: --max-flows must be at least 1');
+      expect(Date.now() - started).toBeLessThan(5_000);
+    }
+  });
+
   it('stdout closed by its reader (`| head`): the replay stops quietly with status 0; with --db every session is still stored', () => {
     const files = Array.from({ length: 300 }, () => join(FIXTURES, 'sessions-veth.pcap'));
     const dir = mkdtempSync(join(tmpdir(), 'netlog-epipe-'));

@@ -1,5 +1,6 @@
 /**
- * The decoding thread of a parallel replay (parallel-replay.ts): reads the captures in order
+ * The decoding thread of a parallel replay (parallel-replay.ts), given its work as workerData or,
+ * when started ahead of it (prestart.ts), in a 'start' message: reads the captures in order
  * through one Decoder and writes every TCP/UDP packet into the shared ring, with the identity
  * of the flows it likely opens when there is an org map; posts each capture's report, then the
  * decoder's counters.
@@ -29,18 +30,30 @@ export interface IdentityStaleMessage {
   type: 'identity-stale';
 }
 
-const { files, ring, identity, nativeDecode } = workerData as DecodeWorkerData;
-const writer = new RingWriter(ring);
+/** To a worker started before its work was known (prestart.ts): the work. */
+export interface DecodeStartMessage {
+  type: 'start';
+  data: DecodeWorkerData;
+}
+
 const decoder = new Decoder();
-let ahead = identity && new IdentityAhead(identity);
+let ahead: IdentityAhead | null = null;
+let started: (data: DecodeWorkerData) => void;
+const work = new Promise<DecodeWorkerData>((resolve) => (started = resolve));
+parentPort!.on('message', (m: IdentityStaleMessage | DecodeStartMessage) => {
+  if (m.type === 'start') started(m.data);
+  else if (m.type === 'identity-stale') {
+    ahead = null;
+    decoder.info.presetIdentity = PresetIdentity.NONE; // no longer marked packet by packet
+  }
+});
+if (workerData) started!(workerData as DecodeWorkerData);
+const { files, ring, identity, nativeDecode } = await work;
+parentPort!.unref(); // listening must not keep this thread alive once the captures are read
+const writer = new RingWriter(ring);
+ahead = identity && new IdentityAhead(identity);
 const native = nativeDecode ? NativeRingDecoder.create(writer, decoder) : null;
 const decodeBatch = native ? (batch: PacketBatch) => native.decodeBatch(batch, ahead) : undefined;
-parentPort!.on('message', (m: IdentityStaleMessage) => {
-  if (m.type !== 'identity-stale') return;
-  ahead = null;
-  decoder.info.presetIdentity = PresetIdentity.NONE; // no longer marked packet by packet
-});
-parentPort!.unref(); // listening must not keep this thread alive once the captures are read
 try {
   for (const file of files) {
     const report = await readCapture(

@@ -5,7 +5,8 @@ import { netlogErrorFromData, type NetlogErrorData } from '../errors.js';
 import { FlowTracker } from '../flow/flow-tracker.js';
 import { IdentityRegistry } from '../identity/identity-registry.js';
 import { createRing, RingReader } from './decoded-ring.js';
-import type { DecodeWorkerData, IdentityStaleMessage } from './decode-worker.js';
+import type { DecodeStartMessage, DecodeWorkerData, IdentityStaleMessage } from './decode-worker.js';
+import { DECODE_WORKER_URL, takePrestartedWorker } from './prestart.js';
 import type { CaptureReport } from './read-capture.js';
 import type { ReplayOptions, ReplayResult } from './replay.js';
 
@@ -28,7 +29,9 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
   const ahead = registry?.ahead() ?? null;
   if (ahead) tracker.identifyAheadFrom(ahead.generation);
   const workerData: DecodeWorkerData = { files, ring, identity: ahead?.matcher ?? null, nativeDecode: options.nativeDecode ?? true };
-  const worker = new Worker(new URL('./decode-worker.js', import.meta.url), { workerData });
+  let worker = takePrestartedWorker();
+  if (worker) worker.postMessage({ type: 'start', data: workerData } satisfies DecodeStartMessage);
+  else worker = new Worker(DECODE_WORKER_URL, { workerData });
   let aheadStale = false;
   let failure: Error | null = null;
   worker.on('message', (m: { type: 'report'; report: WireReport } | { type: 'done'; counts: Float64Array; lengthsClamped: number }) => {
