@@ -14,6 +14,7 @@ import { PacketInfo } from '../src/decode/packet-info.js';
 import { FlowTracker } from '../src/flow/flow-tracker.js';
 import { createRing, RingReader, RingWriter, SLOT_PACKETS } from '../src/replay/decoded-ring.js';
 import { NativeRingDecoder } from '../src/replay/native-decode.js';
+import { NativeFlowPath } from '../src/replay/native-flow.js';
 import { trackSlot } from '../src/replay/parallel-replay.js';
 import { readCapture } from '../src/replay/read-capture.js';
 
@@ -47,9 +48,11 @@ for (let pass = 0; pass < 3; pass++) {
   // Each pass reads the whole ring from its first slot; release() is not called, so the slots
   // stay full for the next pass.
   const reader = new RingReader(ring);
+  // The flow table's fast path as in a replay (native-flow.ts), unless NETLOG_BENCH_TS_FLOW=1.
+  const fast = process.env.NETLOG_BENCH_TS_FLOW === '1' ? null : NativeFlowPath.create(tracker, reader);
   const start = process.hrtime.bigint();
   for (let n = await reader.next(() => null); n >= 0; n = await reader.next(() => null)) {
-    trackSlot(reader, n, tracker, info, gap);
+    trackSlot(reader, n, tracker, info, gap, fast);
     tracker.deliver();
     reader.skip();
   }
@@ -63,6 +66,7 @@ process.stdout.write(
     sessions,
     decodeSeconds,
     nativeDecode: native !== null,
+    nativeFlow: process.env.NETLOG_BENCH_TS_FLOW !== '1',
     seconds: passes[0]!,
     warmSeconds: Math.min(...passes.slice(1)),
     packetsPerSecond: report.packets / passes[0]!,

@@ -9,15 +9,17 @@ const cli = join(ROOT, 'dist/src/cli/main.js');
 
 /**
  * `netlog replay FILES` as it runs by default (decoding on a worker thread, the common packets
- * by the C++ addon) and with --single-thread; the worker without the addon (--ts-decode) must
- * give the default's output too.
+ * by the C++ addons) and with --single-thread; without either addon (--ts-decode, --ts-flow) it
+ * must give the default's output too.
  */
 function bothWays(files: string[], extra: string[] = []) {
   const run = (more: string[]) => spawnSync(process.execPath, [cli, 'replay', ...files, ...extra, ...more], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const parallel = run([]);
-  const tsDecode = run(['--ts-decode']);
-  expect(tsDecode.stdout).toBe(parallel.stdout);
-  expect(tsDecode.stderr).toBe(parallel.stderr);
+  for (const ts of ['--ts-decode', '--ts-flow']) {
+    const without = run([ts]);
+    expect(without.stdout).toBe(parallel.stdout);
+    expect(without.stderr).toBe(parallel.stderr);
+  }
   return { parallel, single: run(['--single-thread']) };
 }
 

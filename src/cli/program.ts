@@ -51,6 +51,7 @@ withClickHouseOptions(program
   .option('--prune', 'after the replay, delete stored sessions older than --retention-days (never by default)')
   .option('--single-thread', 'decode on the same thread as the flow table (by default a worker thread decodes)')
   .option('--ts-decode', 'the decoding thread decodes every packet in TypeScript (by default C++ takes the common ones)')
+  .option('--ts-flow', 'the flow table takes every packet in TypeScript (by default C++ takes those that neither open nor end a flow)')
   .option('-q, --quiet', 'no summary on stderr')
   .option('-v, --verbose', 'log each batch committed to the store'))
   .option('--clickhouse-drain-timeout <s>', 'with --clickhouse-url: wait this long at the end for the outbox to empty', '60')

@@ -29,6 +29,8 @@ export interface ReplayCommandOptions extends Partial<ClickHouseCommandOptions> 
   singleThread?: boolean;
   /** The worker decodes in TypeScript only, not with the C++ fast path. */
   tsDecode?: boolean;
+  /** The flow table takes every packet in TypeScript, not with the C++ fast path. */
+  tsFlow?: boolean;
 }
 
 export function number(name: string, text: string, integer = false): number {
@@ -94,6 +96,7 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     // Decoding on a second thread: the flow table and the writers have this one to themselves.
     parallel: !opts.singleThread,
     nativeDecode: !opts.tsDecode,
+    nativeFlow: !opts.tsFlow,
     identifier: identity,
     maxFlows,
     timeouts,

@@ -121,6 +121,10 @@ export class FlowTracker {
   /** New flows whose identity was looked up ahead, by a replay's decoding thread. */
   identifiedAhead = 0;
 
+  /** Bumped whenever the table's arrays are replaced (it grew): a fast path that holds them
+   *  (native-flow.ts) registers them again. */
+  layout = 0;
+
   /** Flows ended so far, by reason. */
   readonly ended: Record<EndReason, number> = { fin: 0, rst: 0, idle: 0, evicted: 0, shutdown: 0, 'capture-end': 0 };
 
@@ -159,6 +163,7 @@ export class FlowTracker {
   }
 
   private grow(cap: number): void {
+    this.layout++;
     this.flags = resized(this.flags, cap);
     this.firstUs = resized(this.firstUs, cap);
     this.lastUs = resized(this.lastUs, cap);
@@ -259,6 +264,34 @@ export class FlowTracker {
     if (latestUs > this.nowUs) this.nowUs = latestUs;
     if (latestUs > this.lastUs[s]!) this.lastUs[s] = latestUs;
     return true;
+  }
+
+  /**
+   * The table's arrays, for the replay's fast path (src/replay/native-flow.ts), which updates
+   * them as packet() and packetRun() would for the packets that neither open nor end a flow.
+   * Valid until `layout` changes.
+   */
+  fastPathArrays() {
+    const { capacity, key, hash, chainNext, buckets, bucketMask, listPrev, listNext, listOf, listHead, listTail } = this.slots;
+    return {
+      capacity, key, hash, chainNext, buckets, bucketMask, listPrev, listNext, listOf, listHead, listTail,
+      flags: this.flags, lastUs: this.lastUs, packets: this.packets, bytes: this.bytes, missed: this.missed,
+      holeStart: this.holeStart, holeEnd: this.holeEnd, seqBase: this.seqBase, endpoint: this.endpoint,
+      historySeen: this.historySeen, history: this.history, historyLength: this.historyLength, timeoutUs: this.timeoutUs,
+    };
+  }
+
+  /** The clock and the last packet's flow into `c` for the fast path: nowUs, nextSweepUs, lastSlot. */
+  saveClock(c: Float64Array): void {
+    c[0] = this.nowUs;
+    c[1] = this.nextSweepUs;
+    c[2] = this.lastSlot;
+  }
+
+  /** What the fast path moved on: the clock and the last packet's flow. */
+  loadClock(c: Float64Array): void {
+    this.nowUs = c[0]!;
+    this.lastSlot = c[2]!;
   }
 
   /**

@@ -72,6 +72,12 @@ class RingView {
     this.ts = new Float64Array(ring, 8 * slots, slots * SLOT_PACKETS * 2);
     this.words = new Uint32Array(ring, 8 * slots + slots * SLOT_PACKETS * 16, slots * SLOT_PACKETS * WORDS);
   }
+
+  /** The ring's timestamps and words, for the addons that write and read packets without
+   *  push and read (native-decode.ts, native-flow.ts). */
+  views(): { ts: Float64Array; words: Uint32Array } {
+    return { ts: this.ts, words: this.words };
+  }
 }
 
 /** The decoding thread's end: blocks (Atomics.wait) while the next slot is still full. */
@@ -162,11 +168,6 @@ export class RingWriter extends RingView {
     if (this.count !== SLOT_PACKETS) return false;
     this.publish(FULL);
     return true;
-  }
-
-  /** The ring's timestamps and words, for a writer that writes packets without push. */
-  views(): { ts: Float64Array; words: Uint32Array } {
-    return { ts: this.ts, words: this.words };
   }
 
   /**
@@ -364,6 +365,11 @@ export class RingReader extends RingView {
 
   tsNsec(i: number): number {
     return this.ts[2 * (this.slot * SLOT_PACKETS + i) + 1]!;
+  }
+
+  /** Index in the ring of the current slot's first packet. */
+  get slotBase(): number {
+    return this.slot * SLOT_PACKETS;
   }
 
   /** Moves on to the next slot, leaving this one full (a reader that reads the ring again). */

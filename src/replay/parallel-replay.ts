@@ -6,6 +6,7 @@ import { FlowTracker } from '../flow/flow-tracker.js';
 import { IdentityRegistry } from '../identity/identity-registry.js';
 import { createRing, RingReader } from './decoded-ring.js';
 import type { DecodeStartMessage, DecodeWorkerData, IdentityStaleMessage } from './decode-worker.js';
+import { NativeFlowPath } from './native-flow.js';
 import { DECODE_WORKER_URL, takePrestartedWorker } from './prestart.js';
 import type { CaptureReport } from './read-capture.js';
 import type { ReplayOptions, ReplayResult } from './replay.js';
@@ -48,9 +49,10 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
   const reader = new RingReader(ring);
   const info = new PacketInfo();
   const gap = new Float64Array(1);
+  const fast = options.nativeFlow === false ? null : NativeFlowPath.create(tracker, reader);
   try {
     for (let n = await reader.next(() => failure); n >= 0; n = await reader.next(() => failure)) {
-      trackSlot(reader, n, tracker, info, gap);
+      trackSlot(reader, n, tracker, info, gap, fast);
       reader.release();
       if (ahead && !aheadStale && registry!.generation !== ahead.generation) {
         worker.postMessage({ type: 'identity-stale' } satisfies IdentityStaleMessage);
@@ -69,16 +71,22 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
   if (failure) throw failure;
   tracker.flush('capture-end');
   await options.afterBatch?.();
-  return { reports, tracker, decoder };
+  return { reports, tracker, decoder, fastPathPackets: fast?.taken ?? 0 };
 }
 
 /**
  * The flow table's part of a slot of `n` packets: each packet into the flow table, a run of one
- * flow (decoded-ring.ts) at once where the flow table can take it so. `info` and `gap` are
+ * flow (decoded-ring.ts) at once where the flow table can take it so; with `fast`, the packets
+ * that neither open nor end a flow through the addon (native-flow.ts). `info` and `gap` are
  * scratch.
  */
-export function trackSlot(reader: RingReader, n: number, tracker: FlowTracker, info: PacketInfo, gap: Float64Array): void {
+export function trackSlot(reader: RingReader, n: number, tracker: FlowTracker, info: PacketInfo, gap: Float64Array, fast: NativeFlowPath | null = null): void {
   for (let i = 0; i < n; i++) {
+    if (fast !== null) {
+      // The packets the addon takes, up to one for the flow table itself.
+      i = fast.track(reader, i, n);
+      if (i === n) break;
+    }
     const run = reader.read(i, info);
     tracker.packet(info, reader.tsSec(i), reader.tsNsec(i));
     // A run of the same flow after it: at once when the flow table can, else one by one.

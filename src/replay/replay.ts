@@ -11,12 +11,17 @@ export interface ReplayOptions extends FlowTrackerOptions {
   /** With `parallel`: the worker decodes the common packets in C++ (native-decode.ts; default
    *  true; the TypeScript decoder when false or when the addon is not built). */
   nativeDecode?: boolean;
+  /** With `parallel`: the flow table takes the packets that neither open nor end a flow
+   *  through its C++ fast path (native-flow.ts; default true). */
+  nativeFlow?: boolean;
 }
 
 export interface ReplayResult {
   reports: CaptureReport[];
   tracker: FlowTracker;
   decoder: Decoder;
+  /** Packets the flow table's C++ fast path took (native-flow.ts); the rest FlowTracker's. */
+  fastPathPackets?: number;
 }
 
 /**
