@@ -12,10 +12,13 @@
 // replay's pace, and its work in TypeScript (walking headers, filling a PacketInfo, copying it
 // into the ring) took about 0.4 s of the 0.6 s it spends on bench:peers' 5.58M packets.
 #include <napi.h>
+#include "typed_array.h"
 #include <cstdint>
 #include <string>
 
 namespace {
+
+using netlog::Data;
 
 // The ring's layout: must match decoded-ring.ts, which checks `layout` when it loads this.
 constexpr uint32_t SLOT_PACKETS = 4096;
@@ -278,16 +281,6 @@ inline void push(Ring& r, const Packet& k, double tsSec, double tsNsec) {
   }
   st[ST_RUN_HAS_PAYLOAD] = k.payload > 0 ? 1 : 0;
   st[ST_RUN_NEXT_SEQ] = k.seq + k.payload;
-}
-
-// A typed array's first element (checked to be a typed array by the caller).
-// napi_get_typedarray_info, not ArrayBuffer().Data(): the ring's views are over a
-// SharedArrayBuffer, which napi_get_arraybuffer_info refuses.
-template <typename T>
-T* Data(const Napi::Value& v) {
-  void* data = nullptr;
-  napi_get_typedarray_info(v.Env(), v, nullptr, nullptr, &data, nullptr, nullptr);
-  return static_cast<T*>(data);
 }
 
 // decodeToRing(buf, dataOffset, capturedLength, originalLength, tsSec, tsNsec, linkType, from,

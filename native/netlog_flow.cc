@@ -13,12 +13,15 @@
 // with the decoding addon the flow table's thread sets a replay's pace, and its per-packet
 // JavaScript was most of that thread's time.
 #include <napi.h>
+#include "typed_array.h"
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace {
+
+using netlog::Data;
 
 // decoded-ring.ts: a packet's words and meta fields.
 constexpr uint32_t WORDS = 14;
@@ -285,13 +288,6 @@ struct Registration {
   double* clock;
   std::vector<Napi::Reference<Napi::Value>> refs;
 };
-
-template <typename T>
-T* Data(const Napi::Value& v) {
-  void* data = nullptr;
-  napi_get_typedarray_info(v.Env(), v, nullptr, nullptr, &data, nullptr, nullptr);
-  return static_cast<T*>(data);
-}
 
 // register({key, hash, chainNext, buckets, bucketMask, listPrev, ..., timeoutUs, ringTs,
 // ringWords, clock}) -> handle: the table's arrays (FlowTracker.fastPathArrays), registered
