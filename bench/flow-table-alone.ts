@@ -34,6 +34,7 @@ const decodeStart = process.hrtime.bigint();
 const report = await readCapture(capture, (info, batch, i) => writer.push(info, batch.tsSec[i]!, batch.tsNsec[i]!), {
   decoder,
   decodeBatch: native ? (batch) => native.decodeBatch(batch, null) : undefined,
+  source: { nativeRecords: native !== null },
 });
 writer.finish();
 const decodeSeconds = Number(process.hrtime.bigint() - decodeStart) / 1e9;

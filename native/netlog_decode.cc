@@ -15,6 +15,8 @@
 #include "typed_array.h"
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <cmath>
 
 namespace {
 
@@ -328,8 +330,99 @@ Napi::Value DecodeToRing(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, i);
 }
 
+// Outcomes of parsePcapRecords (out[2]).
+constexpr double RECORDS_BATCH_FULL = 0;
+constexpr double RECORDS_NEED_BYTES = 1;
+constexpr double RECORDS_FOR_TYPESCRIPT = 2;
+
+inline uint32_t u32(const uint8_t* b, size_t p, bool le) {
+  return le ? uint32_t(b[p]) | (uint32_t(b[p + 1]) << 8) | (uint32_t(b[p + 2]) << 16) | (uint32_t(b[p + 3]) << 24)
+            : (uint32_t(b[p]) << 24) | (uint32_t(b[p + 1]) << 16) | (uint32_t(b[p + 2]) << 8) | b[p + 3];
+}
+
+// parsePcapRecords(buf, pos, end, recordHeader, le, swappedLengths, unitsPerSecond, nsecPerUnit,
+//   linkType, maxLength, dataOffset, capturedLength, originalLength, tsSec, tsNsec, linkTypes,
+//   interfaceId, count, capacity, out) -> nothing: pcap-format.ts PcapFormat.parse's record loop,
+// appending to a PacketBatch's arrays from `count` on, exactly as it does. out[0] is the
+// position reached, out[1] the batch's count, out[2] why it stopped (the batch is full; a
+// record needs out[3] bytes from out[0]; the record at out[0] is TypeScript's: its length is
+// past maxLength, an error TypeScript words).
+Napi::Value ParsePcapRecords(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 20) {
+    Napi::TypeError::New(env, "parsePcapRecords: 20 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (size_t a : {0, 10, 11, 12, 13, 14, 15, 16, 19}) {
+    if (!info[a].IsTypedArray()) {
+      Napi::TypeError::New(env, "parsePcapRecords: argument " + std::to_string(a) + " is not a typed array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  const uint8_t* b = Data<uint8_t>(info[0]);
+  size_t p = info[1].As<Napi::Number>().Uint32Value();
+  const size_t end = info[2].As<Napi::Number>().Uint32Value();
+  const size_t hl = info[3].As<Napi::Number>().Uint32Value();
+  const bool le = info[4].As<Napi::Boolean>().Value();
+  const bool swapped = info[5].As<Napi::Boolean>().Value();
+  const double unitsPerSecond = info[6].As<Napi::Number>().DoubleValue();
+  const double nsecPerUnit = info[7].As<Napi::Number>().DoubleValue();
+  const int32_t linkType = info[8].As<Napi::Number>().Int32Value();
+  const uint32_t maxLength = info[9].As<Napi::Number>().Uint32Value();
+  int32_t* dataOffset = Data<int32_t>(info[10]);
+  int32_t* capturedLength = Data<int32_t>(info[11]);
+  double* originalLength = Data<double>(info[12]);
+  double* tsSec = Data<double>(info[13]);
+  int32_t* tsNsec = Data<int32_t>(info[14]);
+  int32_t* linkTypes = Data<int32_t>(info[15]);
+  int32_t* interfaceId = Data<int32_t>(info[16]);
+  uint32_t count = info[17].As<Napi::Number>().Uint32Value();
+  const uint32_t capacity = info[18].As<Napi::Number>().Uint32Value();
+  double* out = Data<double>(info[19]);
+  out[2] = RECORDS_BATCH_FULL;
+  while (count < capacity) {
+    if (end - p < hl) {
+      out[2] = RECORDS_NEED_BYTES;
+      out[3] = double(hl);
+      break;
+    }
+    double sec = u32(b, p, le);
+    double frac = u32(b, p + 4, le);
+    uint32_t capLen = u32(b, p + 8, le);
+    uint32_t origLen = u32(b, p + 12, le);
+    if (swapped && capLen > origLen) std::swap(capLen, origLen);
+    if (capLen > maxLength) {
+      out[2] = RECORDS_FOR_TYPESCRIPT;
+      break;
+    }
+    if (end - p - hl < capLen) {
+      out[2] = RECORDS_NEED_BYTES;
+      out[3] = double(hl + capLen);
+      break;
+    }
+    if (frac >= unitsPerSecond) {
+      // Out-of-range fraction: carry whole seconds, as pcap-format.ts does.
+      sec += std::floor(frac / unitsPerSecond);
+      frac = std::fmod(frac, unitsPerSecond);
+    }
+    dataOffset[count] = int32_t(p + hl);
+    capturedLength[count] = int32_t(capLen);
+    originalLength[count] = origLen;
+    tsSec[count] = sec;
+    tsNsec[count] = int32_t(frac * nsecPerUnit);
+    linkTypes[count] = linkType;
+    interfaceId[count] = 0;
+    count++;
+    p += hl + capLen;
+  }
+  out[0] = double(p);
+  out[1] = count;
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeToRing", Napi::Function::New(env, DecodeToRing));
+  exports.Set("parsePcapRecords", Napi::Function::New(env, ParsePcapRecords));
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("slotPackets", SLOT_PACKETS);
   layout.Set("words", WORDS);

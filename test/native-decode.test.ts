@@ -1,8 +1,9 @@
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSyntheticCapture } from '../bench/synthetic-capture.js';
 import { describe, expect, it } from 'vitest';
+import type { FileSourceOptions } from '../src/capture/file-source.js';
 import { Decoder } from '../src/decode/decoder.js';
 import { IdentityMap } from '../src/identity/identity-map.js';
 import { loadOrgMap } from '../src/identity/org-map.js';
@@ -35,7 +36,7 @@ interface Decoded {
  * A capture decoded into a ring big enough for all of it (`slots`), as a replay's decoding
  * thread writes it: by the TypeScript Decoder and RingWriter.push, or through the addon.
  */
-async function decodeIntoRing(file: string, slots: number, native: boolean, identity: IdentityMatcherData | null): Promise<Decoded> {
+async function decodeIntoRing(file: string, slots: number, native: boolean, identity: IdentityMatcherData | null, source: FileSourceOptions = {}): Promise<Decoded> {
   const ring = createRing(slots);
   const writer = new RingWriter(ring);
   const decoder = new Decoder();
@@ -48,7 +49,8 @@ async function decodeIntoRing(file: string, slots: number, native: boolean, iden
       ahead?.mark(info);
       writer.push(info, batch.tsSec[i]!, batch.tsNsec[i]!);
     },
-    { decoder, decodeBatch: nativeDecoder ? (batch) => nativeDecoder.decodeBatch(batch, ahead) : undefined },
+    // As the decoding thread reads: with the addon, pcap records walked in C++ too.
+    { decoder, decodeBatch: nativeDecoder ? (batch) => nativeDecoder.decodeBatch(batch, ahead) : undefined, source: { ...source, nativeRecords: native } },
   );
   writer.finish();
   return {
@@ -61,15 +63,15 @@ async function decodeIntoRing(file: string, slots: number, native: boolean, iden
 }
 
 /** The ring, counters and report of the addon's way are those of the TypeScript way, byte for byte. */
-async function expectSameBothWays(files: string[], identity: IdentityMatcherData | null): Promise<{ decoded: number; deferred: number }> {
+async function expectSameBothWays(files: string[], identity: IdentityMatcherData | null, source: FileSourceOptions = {}): Promise<{ decoded: number; deferred: number }> {
   let decoded = 0;
   let deferred = 0;
   for (const file of files) {
     const counting = new Decoder();
     await readCapture(file, () => {}, { decoder: counting });
     const slots = Math.ceil(counting.counts[0]! / SLOT_PACKETS) + 2;
-    const ts = await decodeIntoRing(file, slots, false, identity);
-    const native = await decodeIntoRing(file, slots, true, identity);
+    const ts = await decodeIntoRing(file, slots, false, identity, source);
+    const native = await decodeIntoRing(file, slots, true, identity, source);
     expect(native.report, file).toEqual(ts.report);
     expect(native.counts, file).toEqual(ts.counts);
     expect(native.lengthsClamped, file).toBe(ts.lengthsClamped);
@@ -82,6 +84,27 @@ async function expectSameBothWays(files: string[], identity: IdentityMatcherData
 }
 
 describe('the decoding addon (native/netlog_decode.cc) against the TypeScript decoder', () => {
+  it('walks pcap records as PcapFormat does, through windows and batches of any size, cut and corrupt files too', async () => {
+    const veth = readFileSync(join(FIXTURES, 'sessions-veth.pcap'));
+    const dir = mkdtempSync(join(tmpdir(), 'netlog-native-records-'));
+    const cut = join(dir, 'cut.pcap');
+    writeFileSync(cut, veth.subarray(0, veth.length - 30));
+    const corrupt = join(dir, 'corrupt.pcap');
+    const bad = Buffer.from(veth);
+    let record = 24; // the 100th record's captured length, past the maximum
+    for (let i = 0; i < 100; i++) record += 16 + bad.readUInt32LE(record + 8);
+    bad.writeUInt32LE(0x7fffffff, record + 8);
+    writeFileSync(corrupt, bad);
+    const files = [join(FIXTURES, 'sessions-veth.pcap'), join(FIXTURES, 'tun-wireguard.pcap'), cut, corrupt, join(CORPUS, 'tcpdump/pcap-invalid-version-1.pcap')].filter((f) => existsSync(f));
+    for (const source of [{}, { bufferBytes: 64 }, { batchSize: 1 }, { bufferBytes: 200, batchSize: 7 }]) {
+      const { decoded } = await expectSameBothWays(files, null, source);
+      expect(decoded).toBeGreaterThan(2000);
+    }
+    const r = await decodeIntoRing(corrupt, 10, true, null);
+    expect(r.report.error).toMatch(/record captured length 2147483647 exceeds the maximum/);
+    expect(r.report.packets).toBe(100);
+  });
+
   it('writes the same ring, counters and reports for every capture of the shared corpus', async () => {
     const files = capturesUnder(CORPUS);
     expect(files.length).toBeGreaterThan(1600);

@@ -16,6 +16,8 @@ export interface CaptureFormat {
 export interface FormatContext {
   readonly file: string;
   readonly onInterface: (iface: CaptureInterface) => void;
+  /** Walk classic pcap records in C++ (native-records.ts) when the addon is built. */
+  readonly nativeRecords?: boolean;
 }
 
 /**

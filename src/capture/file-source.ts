@@ -16,6 +16,8 @@ export interface FileSourceOptions {
   onInterface?: (iface: CaptureInterface) => void;
   /** Read this stream instead of opening the file; `name` then only names it in messages. */
   stream?: Readable;
+  /** Walk classic pcap records in C++ (a replay's decoding thread: native-records.ts). */
+  nativeRecords?: boolean;
 }
 
 /**
@@ -32,6 +34,7 @@ export class FileSource implements PacketSource {
   private readonly batch: PacketBatch;
   private readonly bufferBytes: number;
   private readonly stream: Readable | undefined;
+  private readonly nativeRecords: boolean;
 
   constructor(
     readonly name: string,
@@ -41,6 +44,7 @@ export class FileSource implements PacketSource {
     this.bufferBytes = options.bufferBytes ?? 4 * 1024 * 1024;
     this.onInterface = options.onInterface;
     this.stream = options.stream;
+    this.nativeRecords = options.nativeRecords ?? false;
   }
 
   async *batches(): AsyncIterableIterator<PacketBatch> {
@@ -82,6 +86,7 @@ export class FileSource implements PacketSource {
   private async openFormat(w: ReadWindow): Promise<CaptureFormat> {
     const ctx = {
       file: this.name,
+      nativeRecords: this.nativeRecords,
       onInterface: (iface: CaptureInterface) => {
         this.interfaces.push(iface);
         this.onInterface?.(iface);

@@ -3,6 +3,7 @@ import type { PacketBatch } from './packet-batch.js';
 import type { ReadWindow } from './read-window.js';
 import { u16, u32 } from './byte-order.js';
 import { MAX_PACKET_LENGTH, type CaptureFormat, type FormatContext } from './capture-format.js';
+import { pcapRecordParser, RecordsStop, type ParsePcapRecords } from './native-records.js';
 
 /** Classic libpcap file magics, as read little-endian from the first four bytes. */
 const MAGIC_USEC = 0xa1b2c3d4;
@@ -39,6 +40,9 @@ export class PcapFormat implements CaptureFormat {
   private readonly linkType: number;
   /** Files older than 2.3 have caplen and len swapped (libpcap's swap_pseudo_headers). */
   private readonly swappedLengths: boolean;
+  /** The record loop in C++, when asked for and built (a replay's decoding thread). */
+  private readonly native: ParsePcapRecords | null;
+  private readonly nativeOut = new Float64Array(4);
 
   /** `w` holds at least PCAP_HEADER_LENGTH bytes at `w.pos`; the header is consumed. */
   constructor(
@@ -62,6 +66,7 @@ export class PcapFormat implements CaptureFormat {
       });
     }
     this.swappedLengths = minor < 3;
+    this.native = ctx.nativeRecords ? pcapRecordParser() : null;
     // The upper bits of the link type field carry FCS information (LT_LINKTYPE in libpcap).
     this.linkType = u32(b, p + 20, v.le) & 0x03ffffff;
     ctx.onInterface({ id: 0, linkType: this.linkType, snapLength: u32(b, p + 16, v.le), declaredAt: w.at(p + 20) });
@@ -76,6 +81,26 @@ export class PcapFormat implements CaptureFormat {
     const linkType = this.linkType;
     let p = w.pos;
     batch.buf = b;
+    if (this.native !== null) {
+      // The same loop in C++, as far as it goes; a record it leaves (a length past the maximum)
+      // is this loop's, which words the error.
+      const out = this.nativeOut;
+      // prettier-ignore
+      this.native(b, p, end, hl, le, this.swappedLengths, this.unitsPerSecond, this.nsecPerUnit, linkType, MAX_PACKET_LENGTH,
+        batch.dataOffset, batch.capturedLength, batch.originalLength, batch.tsSec, batch.tsNsec, batch.linkType, batch.interfaceId,
+        batch.count, batch.capacity, out);
+      p = out[0]!;
+      batch.count = out[1]!;
+      const stop = out[2]!;
+      if (stop === RecordsStop.BATCH_FULL) {
+        w.pos = p;
+        return 0;
+      }
+      if (stop === RecordsStop.NEED_BYTES) {
+        w.pos = p;
+        return out[3]!;
+      }
+    }
     while (batch.count < batch.capacity) {
       if (end - p < hl) {
         w.pos = p;

@@ -62,7 +62,8 @@ try {
         ahead?.mark(info);
         writer.push(info, batch.tsSec[i]!, batch.tsNsec[i]!);
       },
-      { decoder, decodeBatch },
+      // With the addon, classic pcap records are walked in C++ too (native-records.ts).
+      { decoder, decodeBatch, source: { nativeRecords: native !== null } },
     );
     parentPort!.postMessage({
       type: 'report',

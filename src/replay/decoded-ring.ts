@@ -16,7 +16,15 @@ import { Fragment, IPPROTO_TCP, IPPROTO_UDP, type PacketInfo } from '../decode/p
  * (FlowTracker.packetRun) instead of one by one; every packet is still in the ring, so it reads
  * them one by one when the flow table's state asks for that.
  */
-export const SLOTS = 8;
+/**
+ * Slots in a replay's ring (9.4 MB). With both threads' packet work in C++ they go at about the
+ * same pace, each with its own stalls (a read from the file, a burst of sessions ending), and a
+ * ring of 8 kept each waiting for the other about 30% of the time (node --cpu-prof). Scratch,
+ * the real capture to JSON lines, four runs each, alternating: 8 slots 1.00-1.12 s, 16
+ * 0.86-1.07, 32 0.74-0.84, 64 0.79-0.92; into DuckDB, two runs each, 1.21-1.23 s against
+ * 1.06-1.17 s with 32.
+ */
+export const SLOTS = 32;
 export const SLOT_PACKETS = 4096;
 export const WORDS = 14;
 /** Bytes a slot takes: its packets, and its two header words (state, count). */
