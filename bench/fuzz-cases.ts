@@ -1,8 +1,14 @@
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
+import { Decoder } from '../src/decode/decoder.js';
+import { PacketInfo } from '../src/decode/packet-info.js';
 import { FlowTracker } from '../src/flow/flow-tracker.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
-import { readCapture } from '../src/replay/read-capture.js';
+import { createRing, RingReader, RingWriter, SLOT_PACKETS } from '../src/replay/decoded-ring.js';
+import { NativeRingDecoder } from '../src/replay/native-decode.js';
+import { NativeFlowPath } from '../src/replay/native-flow.js';
+import { trackSlot } from '../src/replay/parallel-replay.js';
+import { readCapture, type CaptureReport } from '../src/replay/read-capture.js';
 
 /**
  * Mutated real captures for the fuzzers (the short run in test/fuzz.test.ts, the long one in
@@ -35,13 +41,16 @@ export function applyMutation(original: Buffer, m: Mutation): Buffer {
 /**
  * One case through reader, decoder and a small flow table (8 slots, so eviction runs too).
  * Throws unless: only NetlogErrors surface (readCapture rethrows anything else), every packet
- * read is counted under exactly one decoder outcome, and every flow the table started comes
- * out as exactly one record with sane fields.
+ * read is counted under exactly one decoder outcome, every flow the table started comes out
+ * as exactly one record with sane fields, and the replay's C++ paths give the same
+ * (checkNativeCase).
  */
 export async function checkCase(input: Buffer): Promise<void> {
   const records: SessionRecord[] = [];
   const tracker = new FlowTracker({ maxFlows: 8, onSession: (r) => records.push(r) });
+  const decoder = new Decoder();
   const report = await readCapture('fuzz', (info, batch, i) => tracker.packet(info, batch.tsSec[i]!, batch.tsNsec[i]!), {
+    decoder,
     source: { stream: Readable.from([input]), bufferBytes: 4096 },
   });
   tracker.flush('capture-end');
@@ -58,4 +67,44 @@ export async function checkCase(input: Buffer): Promise<void> {
       throw new Error(`bad record ${JSON.stringify(r)}`);
     }
   }
+  await checkNativeCase(input, records, report, decoder);
+}
+
+/**
+ * The same case as a replay's two threads take it, through the addons (pcap records and the
+ * common packets decoded in C++ into a ring, runs marked; the flow table's fast path over
+ * the ring): the same decoder counts, report and records, in order, as the one-thread
+ * TypeScript path above. Both addons read hostile bytes, so this is where a C++ fault would
+ * show. Skipped when the addons are not built.
+ */
+async function checkNativeCase(input: Buffer, expected: SessionRecord[], expectedReport: CaptureReport, expectedDecoder: Decoder): Promise<void> {
+  const decoded = expectedDecoder.counts[0]!;
+  const ring = createRing(Math.ceil(decoded / SLOT_PACKETS) + 2);
+  const writer = new RingWriter(ring);
+  const decoder = new Decoder();
+  const native = NativeRingDecoder.create(writer, decoder);
+  if (native === null) return;
+  const report = await readCapture('fuzz', (info, batch, i) => writer.push(info, batch.tsSec[i]!, batch.tsNsec[i]!), {
+    decoder,
+    decodeBatch: (batch) => native.decodeBatch(batch, null),
+    source: { stream: Readable.from([input]), bufferBytes: 4096, nativeRecords: true },
+  });
+  writer.finish();
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (!same([...decoder.counts], [...expectedDecoder.counts])) throw new Error(`native decode counts ${[...decoder.counts]}, TypeScript ${[...expectedDecoder.counts]}`);
+  if (report.packets !== expectedReport.packets || report.error?.message !== expectedReport.error?.message) {
+    throw new Error(`native read: ${report.packets} packets, ${report.error?.message}; TypeScript ${expectedReport.packets}, ${expectedReport.error?.message}`);
+  }
+  const records: SessionRecord[] = [];
+  const tracker = new FlowTracker({ maxFlows: 8, onSession: (r) => records.push(r) });
+  const reader = new RingReader(ring);
+  const fast = NativeFlowPath.create(tracker, reader);
+  const info = new PacketInfo();
+  const gap = new Float64Array(1);
+  for (let n = await reader.next(() => null); n >= 0; n = await reader.next(() => null)) {
+    trackSlot(reader, n, tracker, info, gap, fast);
+    reader.release();
+  }
+  tracker.flush('capture-end');
+  if (!same(records, expected)) throw new Error(`native records differ: ${JSON.stringify(records).slice(0, 400)} against ${JSON.stringify(expected).slice(0, 400)}`);
 }
