@@ -106,5 +106,6 @@ async function checkNativeCase(input: Buffer, expected: SessionRecord[], expecte
     reader.release();
   }
   tracker.flush('capture-end');
+  fast?.dispose();
   if (!same(records, expected)) throw new Error(`native records differ: ${JSON.stringify(records).slice(0, 400)} against ${JSON.stringify(expected).slice(0, 400)}`);
 }

@@ -287,6 +287,8 @@ struct Registration {
   const uint32_t* ringWords;
   double* clock;
   std::vector<Napi::Reference<Napi::Value>> refs;
+  /** False once unregistered: its arrays may be gone. */
+  bool live = true;
 };
 
 // register({key, hash, chainNext, buckets, bucketMask, listPrev, ..., timeoutUs, ringTs,
@@ -355,6 +357,10 @@ Napi::Value Track(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Registration* r = info[0].As<Napi::External<Registration>>().Data();
+  if (!r->live) {
+    Napi::Error::New(env, "track: the registration was released").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   Table& t = r->table;
   const double* ts = r->ringTs;
   const uint32_t* words = r->ringWords;
@@ -449,8 +455,21 @@ Napi::Value Track(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, i);
 }
 
+// unregister(handle): lets go of the arrays at once, rather than when the handle is collected
+// (a replay's end, a table that grew; a fuzz run makes thousands of tables a second, and the
+// arrays a handle held waited for the collector, tens of GB of them).
+Napi::Value Unregister(const Napi::CallbackInfo& info) {
+  if (info.Length() == 1 && info[0].IsExternal()) {
+    Registration* r = info[0].As<Napi::External<Registration>>().Data();
+    r->live = false;
+    r->refs.clear();
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("register", Napi::Function::New(env, Register));
+  exports.Set("unregister", Napi::Function::New(env, Unregister));
   exports.Set("track", Napi::Function::New(env, Track));
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("words", WORDS);

@@ -6,6 +6,7 @@ import { WORDS, type RingReader } from './decoded-ring.js';
 interface FlowBinding {
   register(arrays: ReturnType<FlowTracker['fastPathArrays']> & { ringTs: Float64Array; ringWords: Uint32Array; clock: Float64Array }): unknown;
   track(handle: unknown, slotBase: number, from: number, to: number): number;
+  unregister(handle: unknown): void;
   layout: { words: number; keyWords: number; historyMax: number; clockWords: number };
 }
 
@@ -65,6 +66,7 @@ export class NativeFlowPath {
   track(reader: RingReader, from: number, to: number): number {
     const tracker = this.tracker;
     if (tracker.layout !== this.layout) {
+      this.dispose();
       this.handle = this.binding.register({ ...tracker.fastPathArrays(), ringTs: this.ring.ts, ringWords: this.ring.words, clock: this.clock });
       this.layout = tracker.layout;
     }
@@ -72,5 +74,12 @@ export class NativeFlowPath {
     const next = this.binding.track(this.handle, reader.slotBase, from, to);
     tracker.loadClock(this.clock);
     return next;
+  }
+
+  /** Lets the addon go of the table's and the ring's arrays (it held them until collected). */
+  dispose(): void {
+    if (this.handle !== null) this.binding.unregister(this.handle);
+    this.handle = null;
+    this.layout = -1;
   }
 }

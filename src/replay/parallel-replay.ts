@@ -66,6 +66,8 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
     // for room in the ring, so it is stopped rather than awaited.
     await worker.terminate();
     throw e;
+  } finally {
+    fast?.dispose();
   }
   await exited; // its last messages (the reports) arrive before 'exit'
   if (failure) throw failure;
