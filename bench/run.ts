@@ -126,6 +126,12 @@ console.log('| replay | seconds | packets/s | peak RSS MiB |\n|---|---:|---:|---
 console.log(`| without a map | ${withoutMap.seconds.toFixed(3)} | ${(withoutMap.packetsPerSecond / 1e6).toFixed(2)} M | ${withoutMap.peakRssMiB.toFixed(0)} |`);
 console.log(`| with the map (scope all) | ${withMap.seconds.toFixed(3)} | ${(withMap.packetsPerSecond / 1e6).toFixed(2)} M | ${withMap.peakRssMiB.toFixed(0)} |`);
 console.log(`slower by, round by round: ${slowdowns.map(pct).join(', ')} (median ${pct([...slowdowns].sort((a, b) => a - b)[Math.floor(slowdowns.length / 2)]!)})`);
+// Where the map's cost falls: each thread's work alone, with the map, beside the figures above
+// without it (the decoding thread looks new flows up ahead; the flow table takes the answers).
+const aloneWithMap = runCase('flow-table-alone.js', [capture, orgMapFile], [], 1) as CaseResult & { decodeSeconds: number; warmSeconds: number };
+console.log(
+  `each thread alone with the map (bench/flow-table-alone.ts, once): decoding ${aloneWithMap.decodeSeconds.toFixed(3)} s (${flowTableAlone.decodeSeconds.toFixed(3)} s without), the flow table ${aloneWithMap.seconds.toFixed(3)} s (${flowTableAlone.seconds.toFixed(3)} s without); sessions counted, not written`,
+);
 
 console.log('\n## Appending the sessions of that capture to DuckDB (one transaction, fresh file)\n');
 console.log('| method | sessions | seconds | sessions/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
