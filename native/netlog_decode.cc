@@ -4,8 +4,9 @@
 // does not: this file takes only the common shapes (every link type netlog walks; IPv4 without
 // fragments; IPv6 without extension headers; TCP and UDP), decodes them exactly as the
 // TypeScript does, and writes them into the replay's ring (src/replay/decoded-ring.ts) with the
-// same words and the same runs as RingWriter.push. Any other packet (a fragment, an IPv6
-// extension chain, an IP length beyond the frame, a packet the identity look-ups ahead want)
+// same words and the same runs as RingWriter.push. With an org map it also looks up the flows
+// those packets likely open, as identity-ahead.ts does (MatchAhead below). Any other packet (a
+// fragment, an IPv6 extension chain, an IP length beyond the frame)
 // stops the call at its index, so TypeScript decodes it and the call resumes after it: the
 // ring gets the same packets in the same order either way (test/native-decode.test.ts compares
 // the two over the whole corpus). Why it exists: on real traffic the decoding thread sets the
@@ -27,8 +28,11 @@ constexpr uint32_t SLOT_PACKETS = 4096;
 constexpr uint32_t WORDS = 14;
 constexpr uint32_t RUN_COUNT = 12;
 constexpr uint32_t RUN_BYTES = 13;
+constexpr uint32_t PRESET_CLIENT = 12;
+constexpr uint32_t PRESET_RESOURCE = 13;
 constexpr int PROTOCOL_SHIFT = 9;
 constexpr int VERSION_SHIFT = 17;
+constexpr int PRESET_SHIFT = 23;
 
 // RingWriter's state words (RingWriter.saveState / loadState).
 enum StateWord : uint32_t {
@@ -215,12 +219,102 @@ inline uint32_t endpointHash(const uint32_t* w, uint32_t port) {
 }
 
 // identity-ahead.ts IdentityAhead.mark's choice: whether a look-up ahead is due for this packet
-// (a SYN, or a UDP 5-tuple not seen lately). Such packets go to TypeScript, which looks them up
-// and remembers the UDP 5-tuple; this only reads the table.
-bool wantsLookUp(const Packet& k, const int32_t* udpSeen) {
+// (a SYN, or a UDP 5-tuple not seen lately). With `remember` a UDP 5-tuple looked up is put in
+// the table, as IdentityAhead.seenUdp does; without, the packet goes to TypeScript, which does.
+bool wantsLookUp(const Packet& k, int32_t* udpSeen, bool remember) {
   if (k.protocol == IPPROTO_TCP) return (k.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
   const uint32_t h = fmix(endpointHash(k.src, k.srcPort) + endpointHash(k.dst, k.dstPort));
-  return uint32_t(udpSeen[h >> (32 - UDP_SEEN_BITS)]) != (h | 1u);
+  int32_t& slot = udpSeen[h >> (32 - UDP_SEEN_BITS)];
+  if (uint32_t(slot) == (h | 1u)) return false;
+  if (remember) slot = int32_t(h | 1u);
+  return true;
+}
+
+// An org map's look-ups, flattened by native-identity.ts flattenMatcher: offsets are indices
+// into the same int32 words. Each function below is its TypeScript namesake's arithmetic.
+struct Matcher {
+  const int32_t* m;
+
+  // prefix-table.ts LengthTable.get: `t` is a length table's description.
+  int32_t tableGet(const int32_t* t, uint32_t k0, uint32_t k1, uint32_t k2, uint32_t k3) const {
+    const int32_t* cells = m + t[0];
+    const uint32_t slotMask = uint32_t(t[1]);
+    const int shift = t[2];
+    const int stride = t[3];
+    uint32_t h = k0 * 0x9e3779b1u;
+    if (stride == 5) {
+      h = (h ^ k1 ^ (h >> 15)) * 0x85ebca6bu;
+      h = (h ^ k2 ^ (h >> 13)) * 0xc2b2ae35u;
+      h = (h ^ k3 ^ (h >> 16)) * 0x9e3779b1u;
+    }
+    for (uint32_t s = h >> shift;; s = (s + 1) & slotMask) {
+      const int32_t* c = cells + size_t(s) * stride;
+      const int32_t v = c[stride - 1];
+      if (v == 0) return -1;
+      if (uint32_t(c[0]) == k0 && (stride == 2 || (uint32_t(c[1]) == k1 && uint32_t(c[2]) == k2 && uint32_t(c[3]) == k3))) return v - 1;
+    }
+  }
+
+  // port-segments.ts PortSegments.match: `p` is the segments' description.
+  int32_t portsMatch(const int32_t* p, int32_t group, int32_t port) const {
+    const int32_t* groupStart = m + p[0];
+    const int32_t* seg = m + p[1];
+    int32_t lo = groupStart[group];
+    int32_t hi = groupStart[group + 1] - 1;
+    if (hi < lo || port < seg[2 * lo]) return -1;
+    while (lo < hi) {
+      const int32_t mid = (lo + hi + 1) >> 1;
+      if (seg[2 * mid] <= port) lo = mid;
+      else hi = mid - 1;
+    }
+    return seg[2 * lo + 1];
+  }
+
+  // prefix-table.ts PrefixTable.find: the table at `table`; `ports` 0 for none.
+  int32_t find(int32_t table, uint32_t version, const uint32_t* w, int32_t ports, int32_t protocol, int32_t port) const {
+    const int32_t* p = m + table;
+    const int32_t v4 = p[0];
+    const int32_t* firsts = m + p[2];
+    const int32_t n = version == 4 ? v4 : p[1];
+    const int32_t* t = p + 3 + (version == 4 ? 0 : v4 * 8);
+    for (int32_t i = 0; i < n; i++, t += 8) {
+      const int32_t at = tableGet(t, w[0] & uint32_t(t[4]), w[1] & uint32_t(t[5]), w[2] & uint32_t(t[6]), w[3] & uint32_t(t[7]));
+      if (at < 0) continue;
+      if (ports == 0) return firsts[at];
+      const int32_t r = portsMatch(m + ports, 2 * at + protocol, port);
+      if (r >= 0) return r;
+    }
+    return -1;
+  }
+
+  // identity-matcher.ts IdentityMatcher.match: the preset identity (1 in scope, 2 out of it)
+  // and the client's and resource's positions (-1: none).
+  uint32_t match(uint32_t version, const uint32_t* origin, const uint32_t* responder, int32_t protocol, int32_t responderPort,
+                 int32_t& client, int32_t& resource) const {
+    const int32_t scope = m[0];
+    client = find(m[1], version, origin, 0, 0, 0);
+    const bool fromClient = client >= 0 || find(m[2], version, origin, 0, 0, 0) >= 0;
+    resource = -1;
+    if (fromClient || scope == SCOPE_ALL) {
+      resource = find(m[3], version, responder, m[5], protocol, responderPort);
+      if (resource < 0) resource = find(m[4], version, responder, m[6], protocol, responderPort);
+    }
+    const bool inScope = scope == SCOPE_RESOURCES ? fromClient && resource >= 0 : scope == SCOPE_CLIENTS ? fromClient : true;
+    return inScope ? PRESET_IN_SCOPE : PRESET_OUT_OF_SCOPE;
+  }
+
+  static constexpr int32_t SCOPE_RESOURCES = 0;
+  static constexpr int32_t SCOPE_CLIENTS = 1;
+  static constexpr int32_t SCOPE_ALL = 2;
+  static constexpr uint32_t PRESET_IN_SCOPE = 1;
+  static constexpr uint32_t PRESET_OUT_OF_SCOPE = 2;
+};
+
+// flow-origin.ts senderIsOriginator, for a packet MatchAhead looks up (a SYN without ACK, or UDP).
+inline bool senderIsOriginator(const Packet& k) {
+  if (k.protocol == IPPROTO_TCP && (k.flags & TCP_SYN) != 0) return (k.flags & TCP_ACK) == 0;
+  const bool looksLikeService = k.srcPort < 1024 && (k.dstPort >= 1024 || k.srcPort < k.dstPort);
+  return !looksLikeService;
 }
 
 struct Ring {
@@ -239,10 +333,9 @@ inline void closeRun(Ring& r) {
   r.words[base - 1 + RUN_BYTES] = r.st[ST_RUN_BYTES];
 }
 
-// decoded-ring.ts RingWriter.push for a packet without a preset identity or a fragment.
-inline void push(Ring& r, const Packet& k, double tsSec, double tsNsec) {
-  uint32_t* st = r.st;
-  const uint32_t p = st[ST_SLOT] * SLOT_PACKETS + st[ST_COUNT]++;
+// The next packet's place in the ring, its time and its first twelve words (RingWriter.push's).
+inline uint32_t* pushWords(Ring& r, const Packet& k, double tsSec, double tsNsec, uint32_t meta) {
+  const uint32_t p = r.st[ST_SLOT] * SLOT_PACKETS + r.st[ST_COUNT]++;
   r.ts[2 * p] = tsSec;
   r.ts[2 * p + 1] = tsNsec;
   uint32_t* w = r.words + size_t(p) * WORDS;
@@ -250,12 +343,19 @@ inline void push(Ring& r, const Packet& k, double tsSec, double tsNsec) {
     w[i] = k.src[i];
     w[4 + i] = k.dst[i];
   }
-  const uint32_t ports = (k.srcPort << 16) | k.dstPort;
-  w[8] = ports;
+  w[8] = (k.srcPort << 16) | k.dstPort;
   w[9] = k.seq;
   w[10] = k.payload;
-  const uint32_t meta = k.flags | (k.protocol << PROTOCOL_SHIFT) | (k.version << VERSION_SHIFT);
   w[11] = meta;
+  return w;
+}
+
+// decoded-ring.ts RingWriter.push for a packet without a preset identity or a fragment.
+inline void push(Ring& r, const Packet& k, double tsSec, double tsNsec) {
+  uint32_t* st = r.st;
+  const uint32_t ports = (k.srcPort << 16) | k.dstPort;
+  const uint32_t meta = k.flags | (k.protocol << PROTOCOL_SHIFT) | (k.version << VERSION_SHIFT);
+  uint32_t* w = pushWords(r, k, tsSec, tsNsec, meta);
   w[RUN_COUNT] = 0;
   if (st[ST_RUN_BASE] != 0 && meta == st[ST_RUN_META] && ports == st[ST_RUN_PORTS] && k.src[0] == st[ST_RUN_SRC] &&
       k.dst[0] == st[ST_RUN_DST] && k.src[1] == st[ST_RUN_SRC + 1] && k.src[2] == st[ST_RUN_SRC + 2] &&
@@ -285,19 +385,39 @@ inline void push(Ring& r, const Packet& k, double tsSec, double tsNsec) {
   st[ST_RUN_NEXT_SEQ] = k.seq + k.payload;
 }
 
+// decoded-ring.ts RingWriter.push for a packet with a preset identity: in no run, the client's
+// and resource's positions where a run's count and bytes would be.
+inline void pushPreset(Ring& r, const Packet& k, double tsSec, double tsNsec, uint32_t preset, int32_t client, int32_t resource) {
+  uint32_t* w = pushWords(r, k, tsSec, tsNsec, k.flags | (k.protocol << PROTOCOL_SHIFT) | (k.version << VERSION_SHIFT) | (preset << PRESET_SHIFT));
+  w[PRESET_CLIENT] = uint32_t(client);
+  w[PRESET_RESOURCE] = uint32_t(resource);
+  closeRun(r);
+}
+
+// identity-ahead.ts IdentityAhead.mark for a packet it looks up, then the ring.
+inline void pushLookedUp(Ring& r, const Packet& k, double tsSec, double tsNsec, const Matcher& matcher) {
+  const bool senderIsOrig = senderIsOriginator(k);
+  int32_t client, resource;
+  const uint32_t preset = matcher.match(k.version, senderIsOrig ? k.src : k.dst, senderIsOrig ? k.dst : k.src,
+                                        k.protocol == IPPROTO_TCP ? 0 : 1, int32_t(senderIsOrig ? k.dstPort : k.srcPort), client, resource);
+  pushPreset(r, k, tsSec, tsNsec, preset, client, resource);
+}
+
 // decodeToRing(buf, dataOffset, capturedLength, originalLength, tsSec, tsNsec, linkType, from,
-//   to, ringTs, ringWords, state, counts, udpSeen | null) -> the index of the first packet not
+//   to, ringTs, ringWords, state, counts, udpSeen | null, matcher | null) -> the index of the first packet not
 // taken: `to`; or where the slot filled (state's count is SLOT_PACKETS: publish it, then call
 // again); or a packet for the TypeScript decoder. The arrays are a PacketBatch's, the ring's
-// views, RingWriter's state (saveState) and the Decoder's counts, which it adds to.
+// views, RingWriter's state (saveState) and the Decoder's counts, which it adds to; with an org
+// map, IdentityAhead's table of UDP 5-tuples and, to look up here rather than leave the
+// packets to TypeScript, its matcher flattened (native-identity.ts).
 Napi::Value DecodeToRing(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 14 || !info[7].IsNumber() || !info[8].IsNumber()) {
-    Napi::TypeError::New(env, "decodeToRing: 14 arguments, from and to numbers").ThrowAsJavaScriptException();
+  if (info.Length() != 15 || !info[7].IsNumber() || !info[8].IsNumber()) {
+    Napi::TypeError::New(env, "decodeToRing: 15 arguments, from and to numbers").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  for (size_t a = 0; a < 14; a++) {
-    if (a == 7 || a == 8 || (a == 13 && info[a].IsNull())) continue;
+  for (size_t a = 0; a < 15; a++) {
+    if (a == 7 || a == 8 || (a >= 13 && info[a].IsNull())) continue;
     if (!info[a].IsTypedArray()) {
       Napi::TypeError::New(env, "decodeToRing: argument " + std::to_string(a) + " is not a typed array").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -314,7 +434,9 @@ Napi::Value DecodeToRing(const Napi::CallbackInfo& info) {
   const uint32_t to = info[8].As<Napi::Number>().Uint32Value();
   Ring r{Data<double>(info[9]), Data<uint32_t>(info[10]), Data<uint32_t>(info[11])};
   double* counts = Data<double>(info[12]);
-  const int32_t* udpSeen = info[13].IsNull() ? nullptr : Data<int32_t>(info[13]);
+  int32_t* udpSeen = info[13].IsNull() ? nullptr : Data<int32_t>(info[13]);
+  const Matcher matcher{info[14].IsNull() ? nullptr : Data<int32_t>(info[14])};
+  const bool lookUpHere = matcher.m != nullptr;
   Packet k;
   for (; i < to && r.st[ST_COUNT] < SLOT_PACKETS; i++) {
     const int reason = decode(buf, dataOffset[i], capturedLength[i], originalLength[i], linkType[i], k);
@@ -323,7 +445,12 @@ Napi::Value DecodeToRing(const Napi::CallbackInfo& info) {
       counts[reason]++;
       continue;
     }
-    if (udpSeen != nullptr && wantsLookUp(k, udpSeen)) break;
+    if (udpSeen != nullptr && wantsLookUp(k, udpSeen, lookUpHere)) {
+      if (!lookUpHere) break;
+      counts[NONE]++;
+      pushLookedUp(r, k, tsSec[i], tsNsec[i], matcher);
+      continue;
+    }
     counts[NONE]++;
     push(r, k, tsSec[i], tsNsec[i]);
   }

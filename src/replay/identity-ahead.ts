@@ -3,6 +3,7 @@ import { PresetIdentity, type IdentityRefs } from '../flow/flow-identifier.js';
 import { senderIsOriginator } from '../flow/flow-origin.js';
 import { fmix } from '../flow/hash-mix.js';
 import { IdentityMatcher, type IdentityMatcherData } from '../identity/identity-matcher.js';
+import { flattenMatcher } from './native-identity.js';
 
 /**
  * UDP 5-tuples remembered: 2^16 slots, one hash each. An overwritten slot costs one more
@@ -29,9 +30,15 @@ export class IdentityAhead {
   /** Hash tags (odd, 0: empty) of recent UDP 5-tuples, by slot. native-decode.ts reads it to
    *  leave the packets mark() would look up to it. */
   readonly udpSeen = new Int32Array(1 << UDP_SEEN_BITS);
+  private flat: Int32Array | null = null;
 
-  constructor(data: IdentityMatcherData) {
+  constructor(private readonly data: IdentityMatcherData) {
     this.matcher = IdentityMatcher.from(data);
+  }
+
+  /** The matcher as the decoding addon takes it (native-identity.ts), made on first use. */
+  get flattened(): Int32Array {
+    return (this.flat ??= flattenMatcher(this.data));
   }
 
   /** Sets `info`'s preset identity: looked up for a packet likely to open a flow, else NONE. */

@@ -21,6 +21,7 @@ interface DecodeBinding {
     state: Uint32Array,
     counts: Float64Array,
     udpSeen: Int32Array | null,
+    matcher: Int32Array | null,
   ): number;
   layout: { slotPackets: number; words: number; stateWords: number };
 }
@@ -39,10 +40,11 @@ function decodeBinding(): DecodeBinding | null {
 /**
  * A replay's decoding thread with its fast path in C++ (native/netlog_decode.cc): a batch of
  * packets goes to the addon, which decodes the common shapes straight into the ring exactly as
- * Decoder and RingWriter.push would; every packet it leaves (a fragment, an IPv6 extension
- * chain, an IP length cut to the frame, a packet whose flow identity-ahead.ts looks up) is
- * decoded here by the TypeScript Decoder and pushed, in its place, and the addon goes on after
- * it. The ring, the decoder's counters and the look-ups ahead come out the same as without the
+ * Decoder and RingWriter.push would, and with an org map looks up the flows they likely open
+ * as IdentityAhead.mark would (its matcher flattened: native-identity.ts); every packet it
+ * leaves (a fragment, an IPv6 extension chain, an IP length cut to the frame) is decoded here
+ * by the TypeScript Decoder, marked and pushed, in its place, and the addon goes on after it.
+ * The ring, the decoder's counters and the look-ups ahead come out the same as without the
  * addon (test/native-decode.test.ts, over the whole corpus).
  */
 export class NativeRingDecoder {
@@ -71,13 +73,14 @@ export class NativeRingDecoder {
     const { binding, writer, decoder, state } = this;
     const info = decoder.info;
     const udpSeen = ahead ? ahead.udpSeen : null;
+    const matcher = ahead ? ahead.flattened : null;
     const n = batch.count;
     for (let i = 0; i < n; ) {
       writer.ready();
       writer.saveState(state);
       // prettier-ignore
       i = binding.decodeToRing(batch.buf, batch.dataOffset, batch.capturedLength, batch.originalLength, batch.tsSec,
-        batch.tsNsec, batch.linkType, i, n, this.ts, this.words, state, decoder.counts, udpSeen);
+        batch.tsNsec, batch.linkType, i, n, this.ts, this.words, state, decoder.counts, udpSeen, matcher);
       writer.loadState(state);
       if (writer.publishIfFull() || i === n) continue;
       // A packet the addon left to the TypeScript decoder.
