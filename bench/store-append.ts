@@ -17,19 +17,7 @@
  *   node dist/bench/store-append.js scan|scan-text|staged|row|chunk|csv|floor CAPTURE
  */
 import { rmSync, writeFileSync } from 'node:fs';
-import {
-  BIGINT,
-  DOUBLE,
-  DuckDBDataChunk,
-  DuckDBInstance,
-  DuckDBTimestampValue,
-  INTEGER,
-  TIMESTAMP,
-  VARCHAR,
-  type DuckDBAppender,
-  type DuckDBType,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { SessionBatch } from '../src/flow/session-batch.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
 import { replay } from '../src/replay/replay.js';
@@ -47,6 +35,11 @@ import {
 } from '../src/store/session-chunk.js';
 import { BATCH_ROWS } from '../src/flow/session-batch.js';
 import { WRITE_MEMORY_LIMIT } from '../src/store/session-store.js';
+import { duckdbApi } from '../src/store/duckdb.js';
+
+// The store's own copy of @duckdb/node-api (its bundle once built: duckdb.ts), so that the
+// classes here and SessionRowsScan's are one module's.
+const { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBInstance, DuckDBTimestampValue, INTEGER, TIMESTAMP, VARCHAR } = duckdbApi;
 
 /** Row-API columns: the store's first way of appending, kept here for the comparison. */
 interface SessionColumn {
