@@ -1,10 +1,17 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { Decoder } from '../src/decode/decoder.js';
 import { PacketInfo } from '../src/decode/packet-info.js';
 import { FlowTracker } from '../src/flow/flow-tracker.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
+import type { IdentityMatcherData } from '../src/identity/identity-matcher.js';
+import { IdentityMap } from '../src/identity/identity-map.js';
+import { loadOrgMap } from '../src/identity/org-map.js';
 import { createRing, RingReader, RingWriter, SLOT_PACKETS } from '../src/replay/decoded-ring.js';
+import { IdentityAhead } from '../src/replay/identity-ahead.js';
 import { NativeRingDecoder } from '../src/replay/native-decode.js';
 import { NativeFlowPath } from '../src/replay/native-flow.js';
 import { trackSlot } from '../src/replay/parallel-replay.js';
@@ -68,6 +75,85 @@ export async function checkCase(input: Buffer): Promise<void> {
     }
   }
   await checkNativeCase(input, records, report, decoder);
+  await checkLookAhead(input, decoder.counts[0]!);
+}
+
+/**
+ * An org map over the fuzz seeds' addresses (test/fuzz.test.ts, bench/fuzz.ts), so that their
+ * mutations take every branch of a look-up: clients by address and by CIDR, addresses only in
+ * a client subnet, host and CIDR resources nested with port lists and a protocol, IPv4 and IPv6.
+ */
+const SEED_ORG_MAP = {
+  orgId: 'org_fuzz',
+  siteId: 1,
+  retentionDays: 1,
+  clientSubnet: ['100.90.128.0/24', 'fd90::/64', '2001:4f8::/32', '141.142.0.0/16'],
+  clients: [
+    { clientId: 1, userId: 'u1', addresses: ['100.90.128.2', 'fd90::2'] },
+    { clientId: 2, addresses: ['10.77.0.0/24', 'fd77::/64'] },
+    { clientId: 3, userId: 'u3', addresses: ['2604:1380:4091:ce00::b', '10.77.0.2'] },
+  ],
+  siteResources: [
+    { siteResourceId: 1, mode: 'host', destination: '100.90.128.1', protocol: 'tcp', ports: '8080,9000-9100' },
+    { siteResourceId: 2, mode: 'host', destination: 'fd90::1' },
+    { siteResourceId: 3, mode: 'cidr', destination: '10.77.0.0/16', protocol: 'udp', ports: '53,5353' },
+    { siteResourceId: 4, mode: 'cidr', destination: '10.77.0.0/24', protocol: 'tcp', ports: '1-1024' },
+    { siteResourceId: 5, mode: 'host', destination: '10.77.0.1', ports: '22,80' },
+    { siteResourceId: 6, mode: 'cidr', destination: '192.150.187.0/24', protocol: 'tcp', ports: '80' },
+    { siteResourceId: 7, mode: 'cidr', destination: '2604:1380::/32', protocol: 'tcp' },
+    { siteResourceId: 8, mode: 'cidr', destination: '2001:4f8::/32', protocol: 'udp' },
+    { siteResourceId: 9, mode: 'cidr', destination: 'fd77::/16' },
+  ],
+};
+
+let seedMatchers: Promise<IdentityMatcherData[]> | null = null;
+
+/** SEED_ORG_MAP's look-ups in each scope (each decides scope and look-ups differently). */
+function seedMatcherData(): Promise<IdentityMatcherData[]> {
+  seedMatchers ??= (async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'netlog-fuzz-map-')), 'org-map.json');
+    writeFileSync(file, JSON.stringify(SEED_ORG_MAP));
+    const orgMap = await loadOrgMap(file);
+    return (['resources', 'clients', 'all'] as const).map((scope) => new IdentityMap(orgMap, scope).matcher.data());
+  })();
+  return seedMatchers;
+}
+
+/**
+ * The same case decoded as a replay's decoding thread does with an org map: TypeScript, with
+ * IdentityAhead.mark, and the addon, which looks flows up itself (native-identity.ts), must
+ * write the same ring byte for byte. Skipped when the addon is not built.
+ */
+async function checkLookAhead(input: Buffer, decoded: number): Promise<void> {
+  for (const identity of await seedMatcherData()) await checkLookAheadWith(input, decoded, identity);
+}
+
+async function checkLookAheadWith(input: Buffer, decoded: number, identity: IdentityMatcherData): Promise<void> {
+  const slots = Math.ceil(decoded / SLOT_PACKETS) + 2;
+  const rings: Uint8Array[] = [];
+  for (const native of [false, true]) {
+    const ring = createRing(slots);
+    const writer = new RingWriter(ring);
+    const decoder = new Decoder();
+    const ahead = new IdentityAhead(identity);
+    const addon = native ? NativeRingDecoder.create(writer, decoder) : null;
+    if (native && addon === null) return;
+    await readCapture(
+      'fuzz',
+      (info, batch, i) => {
+        ahead.mark(info);
+        writer.push(info, batch.tsSec[i]!, batch.tsNsec[i]!);
+      },
+      {
+        decoder,
+        decodeBatch: addon ? (batch) => addon.decodeBatch(batch, ahead) : undefined,
+        source: { stream: Readable.from([input]), bufferBytes: 4096, nativeRecords: native },
+      },
+    );
+    writer.finish();
+    rings.push(new Uint8Array(ring));
+  }
+  if (Buffer.compare(rings[0]!, rings[1]!) !== 0) throw new Error(`the addon's look-ups ahead (scope ${identity.scope}) wrote another ring than TypeScript's`);
 }
 
 /**
