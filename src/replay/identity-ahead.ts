@@ -27,8 +27,8 @@ export class IdentityAhead {
   private readonly refs: IdentityRefs = { generation: 0, client: -1, resource: -1 };
   private readonly origin = [0, 0, 0, 0];
   private readonly responder = [0, 0, 0, 0];
-  /** Hash tags (odd, 0: empty) of recent UDP 5-tuples, by slot. native-decode.ts reads it to
-   *  leave the packets mark() would look up to it. */
+  /** Hash tags (odd, 0: empty) of recent UDP 5-tuples, by slot. The decoding addon reads and
+   *  writes it too (native-decode.ts), as mark() does, for the packets it looks up itself. */
   readonly udpSeen = new Int32Array(1 << UDP_SEEN_BITS);
   private flat: Int32Array | null = null;
 
