@@ -5,7 +5,7 @@
 // fragments; IPv6 without extension headers; TCP and UDP), decodes them exactly as the
 // TypeScript does, and writes them into the replay's ring (src/replay/decoded-ring.ts) with the
 // same words and the same runs as RingWriter.push. With an org map it also looks up the flows
-// those packets likely open, as identity-ahead.ts does (MatchAhead below). Any other packet (a
+// those packets likely open, as identity-ahead.ts does (Matcher below). Any other packet (a
 // fragment, an IPv6 extension chain, an IP length beyond the frame)
 // stops the call at its index, so TypeScript decodes it and the call resumes after it: the
 // ring gets the same packets in the same order either way (test/native-decode.test.ts compares
@@ -234,6 +234,8 @@ bool wantsLookUp(const Packet& k, int32_t* udpSeen, bool remember) {
 // into the same int32 words. Each function below is its TypeScript namesake's arithmetic.
 struct Matcher {
   const int32_t* m;
+  // Words of a length table's description (native-identity.ts LENGTH_TABLE_WORDS).
+  static constexpr int32_t TABLE_WORDS = 8;
 
   // prefix-table.ts LengthTable.get: `t` is a length table's description.
   int32_t tableGet(const int32_t* t, uint32_t k0, uint32_t k1, uint32_t k2, uint32_t k3) const {
@@ -247,6 +249,7 @@ struct Matcher {
       h = (h ^ k2 ^ (h >> 13)) * 0xc2b2ae35u;
       h = (h ^ k3 ^ (h >> 16)) * 0x9e3779b1u;
     }
+    // Tables are at most three quarters full (LengthTable.set), so an empty slot ends the probe.
     for (uint32_t s = h >> shift;; s = (s + 1) & slotMask) {
       const int32_t* c = cells + size_t(s) * stride;
       const int32_t v = c[stride - 1];
@@ -276,8 +279,8 @@ struct Matcher {
     const int32_t v4 = p[0];
     const int32_t* firsts = m + p[2];
     const int32_t n = version == 4 ? v4 : p[1];
-    const int32_t* t = p + 3 + (version == 4 ? 0 : v4 * 8);
-    for (int32_t i = 0; i < n; i++, t += 8) {
+    const int32_t* t = p + 3 + (version == 4 ? 0 : v4 * TABLE_WORDS);
+    for (int32_t i = 0; i < n; i++, t += TABLE_WORDS) {
       const int32_t at = tableGet(t, w[0] & uint32_t(t[4]), w[1] & uint32_t(t[5]), w[2] & uint32_t(t[6]), w[3] & uint32_t(t[7]));
       if (at < 0) continue;
       if (ports == 0) return firsts[at];
@@ -310,7 +313,7 @@ struct Matcher {
   static constexpr uint32_t PRESET_OUT_OF_SCOPE = 2;
 };
 
-// flow-origin.ts senderIsOriginator, for a packet MatchAhead looks up (a SYN without ACK, or UDP).
+// flow-origin.ts senderIsOriginator, for a packet Matcher looks up (a SYN without ACK, or UDP).
 inline bool senderIsOriginator(const Packet& k) {
   if (k.protocol == IPPROTO_TCP && (k.flags & TCP_SYN) != 0) return (k.flags & TCP_ACK) == 0;
   const bool looksLikeService = k.srcPort < 1024 && (k.dstPort >= 1024 || k.srcPort < k.dstPort);

@@ -11,7 +11,7 @@ const LENGTH_TABLE_WORDS = 8;
 
 /**
  * An org map's look-ups (IdentityMatcherData) as one Int32Array, so that the decoding addon
- * (native/netlog_decode.cc, MatchAhead) looks new flows up ahead itself, with IdentityMatcher's
+ * (native/netlog_decode.cc, Matcher) looks new flows up ahead itself, with IdentityMatcher's
  * tables and arithmetic, instead of leaving each such packet to TypeScript. Offsets are word
  * indices into the same array:
  *   [0] scope; [1..4] the prefix tables clients, subnets, hosts, cidrs; [5], [6] the port
