@@ -13,6 +13,7 @@
 // replay's pace, and its work in TypeScript (walking headers, filling a PacketInfo, copying it
 // into the ring) took about 0.4 s of the 0.6 s it spends on bench:peers' 5.58M packets.
 #include <napi.h>
+#include "ring_layout.h"
 #include "typed_array.h"
 #include <cstdint>
 #include <string>
@@ -21,18 +22,8 @@
 
 namespace {
 
-using netlog::Data;
-
-// The ring's layout: must match decoded-ring.ts, which checks `layout` when it loads this.
-constexpr uint32_t SLOT_PACKETS = 4096;
-constexpr uint32_t WORDS = 14;
-constexpr uint32_t RUN_COUNT = 12;
-constexpr uint32_t RUN_BYTES = 13;
-constexpr uint32_t PRESET_CLIENT = 12;
-constexpr uint32_t PRESET_RESOURCE = 13;
-constexpr int PROTOCOL_SHIFT = 9;
-constexpr int VERSION_SHIFT = 17;
-constexpr int PRESET_SHIFT = 23;
+// The ring's layout (ring_layout.h: decoded-ring.ts checks `layout` when it loads this).
+using namespace netlog;
 
 // RingWriter's state words (RingWriter.saveState / loadState).
 enum StateWord : uint32_t {
@@ -67,10 +58,6 @@ enum Skip : int {
   DEFER = -1,
 };
 
-constexpr uint8_t IPPROTO_TCP = 6;
-constexpr uint8_t IPPROTO_UDP = 17;
-constexpr uint32_t TCP_SYN = 0x02;
-constexpr uint32_t TCP_ACK = 0x10;
 constexpr uint32_t RUN_TCP_FLAGS_ACK = 0x10;
 constexpr uint32_t RUN_TCP_FLAGS_ACK_PSH = 0x18;
 
@@ -234,7 +221,8 @@ bool wantsLookUp(const Packet& k, int32_t* udpSeen, bool remember) {
 // into the same int32 words. Each function below is its TypeScript namesake's arithmetic.
 struct Matcher {
   const int32_t* m;
-  // Words of a length table's description (native-identity.ts LENGTH_TABLE_WORDS).
+  // Words of a length table's description (native-identity.ts flattenMatcher): its cells,
+  // slot mask, shift, stride and four mask words.
   static constexpr int32_t TABLE_WORDS = 8;
 
   // prefix-table.ts LengthTable.get: `t` is a length table's description.

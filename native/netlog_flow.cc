@@ -13,6 +13,7 @@
 // with the decoding addon the flow table's thread sets a replay's pace, and its per-packet
 // JavaScript was most of that thread's time.
 #include <napi.h>
+#include "ring_layout.h"
 #include "typed_array.h"
 #include <cmath>
 #include <cstdint>
@@ -21,16 +22,8 @@
 
 namespace {
 
-using netlog::Data;
-
-// decoded-ring.ts: a packet's words and meta fields.
-constexpr uint32_t WORDS = 14;
-constexpr uint32_t RUN_COUNT = 12;
-constexpr uint32_t RUN_BYTES = 13;
-constexpr int PROTOCOL_SHIFT = 9;
-constexpr int VERSION_SHIFT = 17;
-constexpr int FRAGMENT_SHIFT = 21;
-constexpr int PRESET_SHIFT = 23;
+// decoded-ring.ts: a packet's words and meta fields (ring_layout.h).
+using namespace netlog;
 
 // flow-slots.ts and flow-tracker.ts.
 constexpr uint32_t KEY_WORDS = 10;
@@ -64,12 +57,6 @@ constexpr int H_RST = 5;
 constexpr int H_GAP = 7;
 // packet-info.ts Fragment.LATER.
 constexpr uint32_t FRAGMENT_LATER = 2;
-// packet-info.ts.
-constexpr uint32_t IPPROTO_TCP = 6;
-constexpr uint32_t TCP_FIN = 0x01;
-constexpr uint32_t TCP_SYN = 0x02;
-constexpr uint32_t TCP_RST = 0x04;
-constexpr uint32_t TCP_ACK = 0x10;
 
 // FlowTracker's clock, shared through a Float64Array (FlowTracker.saveClock / loadClock).
 enum Clock { C_NOW_US, C_NEXT_SWEEP_US, C_LAST_SLOT, C_TAKEN, CLOCK_WORDS };
