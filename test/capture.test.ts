@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FileSource } from '../src/capture/file-source.js';
+import type { NetlogError } from '../src/errors.js';
 import { readCapture } from '../src/replay/read-capture.js';
 import { CORPUS, FIXTURES, ROOT, readTsharkPackets } from './helpers.js';
 
@@ -38,10 +39,11 @@ const count = () => {
 describe('capture file reader', () => {
   it('a capture cut inside a record: the records before it are delivered, then ERR_CAPTURE_TRUNCATED at its offset', async () => {
     for (const k of [0, 1, 7, 100, tunRecordOffsets.length - 1]) {
-      for (const into of [3, 16, 20]) {
+      for (const [into, map] of [[3, true], [16, true], [20, true], [3, false], [20, false]] as const) {
         const cut = write(`cut-${k}-${into}.pcap`, tunBytes.subarray(0, tunRecordOffsets[k]! + into));
         const c = count();
-        const report = await readCapture(cut, c.handler);
+        // Mapped (the default for a file) and read.
+        const report = await readCapture(cut, c.handler, { source: { map } });
         expect(report.error?.code).toBe('ERR_CAPTURE_TRUNCATED');
         expect(report.error?.offset).toBe(tunRecordOffsets[k]);
         expect(report.error?.message).toContain(cut);
@@ -137,7 +139,8 @@ describe('capture file reader', () => {
       const a: number[][] = [];
       const b: number[][] = [];
       await readCapture(file, seen(a));
-      const r = await readCapture(file, seen(b), { source: { bufferBytes: 64, batchSize: 1 } });
+      // Mapped (a) against read through a window smaller than most records (b).
+      const r = await readCapture(file, seen(b), { source: { bufferBytes: 64, batchSize: 1, map: false } });
       expect(r.error).toBeNull();
       expect(b).toEqual(a);
     }
@@ -163,9 +166,10 @@ describe('capture file reader', () => {
     const whole = Buffer.concat([header, ...records]);
     const file = write('sizes.pcap', whole);
     const cut = write('sizes-cut.pcap', whole.subarray(0, whole.length - 100));
-    for (const bufferBytes of [64, 100_000, 300_000, 4 * 1024 * 1024]) {
+    // Read through windows of each size, then mapped (where the window is the whole file).
+    for (const [bufferBytes, map] of [[64, false], [100_000, false], [300_000, false], [4 * 1024 * 1024, false], [64, true]] as const) {
       const seen: string[] = [];
-      const source = new FileSource(file, { bufferBytes, batchSize: 7 });
+      const source = new FileSource(file, { bufferBytes, batchSize: 7, map });
       for await (const b of source.batches()) {
         for (let i = 0; i < b.count; i++) {
           const at = b.dataOffset[i]!;
@@ -178,10 +182,40 @@ describe('capture file reader', () => {
       }
       expect(seen, `buffer ${bufferBytes}`).toEqual(sizes.map((n, i) => `${i}:${n}:true`));
       // A cut in the last record is reported at that record's offset, whatever the buffering.
-      const r = await readCapture(cut, () => {}, { source: { bufferBytes } });
+      const r = await readCapture(cut, () => {}, { source: { bufferBytes, map } });
       expect(r.error?.code).toBe('ERR_CAPTURE_TRUNCATED');
       expect(r.error?.offset).toBe(whole.length - records.at(-1)!.length);
       expect(r.packets).toBe(sizes.length - 1);
+    }
+  });
+
+  it('a mapped capture that shrinks while it is replayed: the records before its new end, then ERR_CAPTURE_OPEN there, no crash', async () => {
+    const bytes = readFileSync(join(FIXTURES, 'sessions-veth.pcap'));
+    expect(bytes.readUInt32LE(0)).toBe(0xa1b2c3d4);
+    const ends: number[] = [];
+    for (let o = 24; o < bytes.length; o += 16 + bytes.readUInt32LE(o + 8)) ends.push(o + 16 + bytes.readUInt32LE(o + 8));
+    expect(ends.at(-1)).toBe(bytes.length);
+    // On a page boundary (the next page faults: SIGBUS), inside a page (the rest of it reads as
+    // zeros, no fault), and inside the last page (nothing faults before the end).
+    for (const newEnd of [1024 * 1024, 1024 * 1024 + 1000, bytes.length - 100]) {
+      const file = write(`shrinks-${newEnd}.pcap`, bytes);
+      let packets = 0;
+      let lastEnd = 0;
+      let error: NetlogError | null = null;
+      try {
+        for await (const b of new FileSource(file, { batchSize: 16 }).batches()) {
+          if (packets === 0) truncateSync(file, newEnd);
+          packets += b.count;
+          lastEnd = b.dataOffset[b.count - 1]! + b.capturedLength[b.count - 1]!;
+        }
+      } catch (e) {
+        error = e as NetlogError;
+      }
+      expect(error?.code, `new end ${newEnd}`).toBe('ERR_CAPTURE_OPEN');
+      expect(error?.offset).toBe(newEnd);
+      expect(error?.message).toContain('shrank');
+      expect(packets, `new end ${newEnd}`).toBe(ends.filter((e) => e <= newEnd).length);
+      expect(lastEnd).toBeLessThanOrEqual(newEnd);
     }
   });
 

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { NetlogError } from '../errors.js';
+import { MappedFile } from './mapped-file.js';
 
 /** Sequential bytes of a capture: a plain file, standard input, or either one gunzipped. */
 export interface ByteInput {
@@ -10,6 +11,8 @@ export interface ByteInput {
   readonly compressed: boolean;
   /** Reads up to `length` bytes into `buf` at `offset`; resolves to 0 at end of input. */
   read(buf: Buffer, offset: number, length: number): Promise<number>;
+  /** The whole input mapped into memory, where it can be (a plain file): mapped-file.ts. */
+  map?(): MappedFile | null;
   close(): Promise<void>;
 }
 
@@ -72,6 +75,10 @@ class FileInput implements ByteInput {
     } catch (e) {
       throw new NetlogError('ERR_CAPTURE_OPEN', `read failed: ${(e as Error).message}`, { file: this.name });
     }
+  }
+
+  map(): MappedFile | null {
+    return MappedFile.open(this.fh.fd);
   }
 
   close(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { NetlogError } from '../errors.js';
 import { openByteInput, type ByteInput } from './byte-input.js';
+import type { MappedFile } from './mapped-file.js';
 import type { CaptureFormat } from './capture-format.js';
 import { PacketBatch } from './packet-batch.js';
 import type { CaptureInterface, PacketSource, SourceStats } from './packet-source.js';
@@ -18,6 +19,8 @@ export interface FileSourceOptions {
   stream?: Readable;
   /** Walk classic pcap records in C++ (a replay's decoding thread: native-records.ts). */
   nativeRecords?: boolean;
+  /** Parse a plain file mapped into memory rather than read (mapped-file.ts); default true. */
+  map?: boolean;
 }
 
 /**
@@ -31,10 +34,12 @@ export class FileSource implements PacketSource {
   format: 'pcap' | 'pcapng' | null = null;
   onInterface: ((iface: CaptureInterface) => void) | undefined;
   private input: ByteInput | null = null;
+  private mapped: MappedFile | null = null;
   private readonly batch: PacketBatch;
   private readonly bufferBytes: number;
   private readonly stream: Readable | undefined;
   private readonly nativeRecords: boolean;
+  private readonly mapFile: boolean;
 
   constructor(
     readonly name: string,
@@ -45,17 +50,20 @@ export class FileSource implements PacketSource {
     this.onInterface = options.onInterface;
     this.stream = options.stream;
     this.nativeRecords = options.nativeRecords ?? false;
+    this.mapFile = options.map ?? true;
   }
 
   async *batches(): AsyncIterableIterator<PacketBatch> {
     const input = await openByteInput(this.name, this.stream);
     this.input = input;
     try {
-      const w = new ReadWindow(input, this.bufferBytes);
+      const mapped = (this.mapped = this.mapFile ? (input.map?.() ?? null) : null);
+      const w = mapped ? ReadWindow.over(input, mapped.bytes) : new ReadWindow(input, this.bufferBytes);
       const format = await this.openFormat(w);
       const batch = this.batch;
       for (;;) {
         batch.count = 0;
+        mapped?.passed(w.pos); // the batch before has been used
         let need = 0;
         let failure: unknown = null;
         try {
@@ -63,6 +71,7 @@ export class FileSource implements PacketSource {
         } catch (e) {
           failure = e; // the records parsed before the bad one are still delivered
         }
+        if (mapped) failure = this.mappedLoss(mapped, batch, w.pos) ?? failure;
         this.stats.packets += batch.count;
         this.stats.bytesRead = w.at(w.pos);
         this.stats.blocksSkipped = format.blocksSkipped;
@@ -70,6 +79,8 @@ export class FileSource implements PacketSource {
         if (failure !== null) throw failure;
         if (need === 0) continue;
         if (!(await w.fill(need))) {
+          const lost = mapped && this.mappedLoss(mapped, batch, w.pos);
+          if (lost) throw lost;
           if (w.available === 0) return;
           throw new NetlogError(
             'ERR_CAPTURE_TRUNCATED',
@@ -120,9 +131,28 @@ export class FileSource implements PacketSource {
     );
   }
 
+  /**
+   * Bytes of the mapped file that were lost while it was replayed (it shrank, or its storage
+   * failed) read as zeros: the records of `batch` from there on are cut off and the error names
+   * the offset. Until parsing (now at `pos`) reaches the loss, the records are whole and go on.
+   */
+  private mappedLoss(mapped: MappedFile, batch: PacketBatch, pos: number): NetlogError | null {
+    const at = mapped.lostFrom();
+    if (at < 0 || pos <= at) return null;
+    let kept = 0;
+    while (kept < batch.count && batch.dataOffset[kept]! + batch.capturedLength[kept]! <= at) kept++;
+    batch.count = kept;
+    return new NetlogError('ERR_CAPTURE_OPEN', `read failed at byte ${at}: the file shrank or its storage failed while it was replayed`, {
+      file: this.name,
+      offset: at,
+    });
+  }
+
   async close(): Promise<void> {
     const input = this.input;
     this.input = null;
+    this.mapped?.close();
+    this.mapped = null;
     if (input) await input.close();
   }
 }

@@ -10,6 +10,7 @@ const TAIL_ROOM = 256 * 1024;
  * pool, so the file's bytes arrive while the packets before them are decoded), and `fill`
  * swaps them, copying only the few unread bytes of a record cut at the block's end. Memory
  * stays two buffers whatever the size of the capture; a record larger than a buffer grows it.
+ * A window `over` a mapped file (mapped-file.ts) is the whole file at once and reads nothing.
  */
 export class ReadWindow {
   buf: Buffer;
@@ -30,7 +31,17 @@ export class ReadWindow {
   ) {
     this.block = initialSize;
     this.buf = Buffer.allocUnsafe(initialSize);
-    this.spare = Buffer.allocUnsafe(initialSize + TAIL_ROOM);
+    // None for a window `over` a mapped file, which never reads ahead.
+    this.spare = Buffer.allocUnsafe(initialSize > 0 ? initialSize + TAIL_ROOM : 0);
+  }
+
+  /** A window that is all of `bytes` (a mapped file), already at the end of its input. */
+  static over(input: ByteInput, bytes: Buffer): ReadWindow {
+    const w = new ReadWindow(input, 0);
+    w.buf = bytes;
+    w.end = bytes.length;
+    w.eof = true;
+    return w;
   }
 
   get available(): number {
