@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -63,6 +63,33 @@ describe('replay with decoding on a worker thread', () => {
       expect(r.status).toBe(2);
       expect(r.stderr).toContain('ERR_CONFIG_INVALID: --max-flows must be at least 1');
       expect(Date.now() - started).toBeLessThan(5_000);
+    }
+  });
+
+  it('a decoding thread that fails to load, or ends early, is an error with a failing status, not a silent exit', () => {
+    // A copy of the build whose decoding thread is planted: Atomics.waitAsync, which the flow
+    // table's thread waits on, does not hold the event loop, and such a replay once ended with
+    // status 0 and no word.
+    const copy = mkdtempSync(join(tmpdir(), 'netlog-bad-worker-'));
+    cpSync(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
+    cpSync(join(ROOT, 'package.json'), join(copy, 'package.json'));
+    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+    const worker = join(copy, 'dist/src/replay/decode-worker.js');
+    for (const [planted, said] of [
+      ["throw new Error('planted: no decoding today');", 'planted: no decoding today'],
+      ['process.exit(3);', 'the decoding thread ended (exit code 3) before the captures were read'],
+    ]) {
+      writeFileSync(worker, planted);
+      for (const extra of [[], ['--db', join(copy, 'n.duckdb')]]) {
+        const r = spawnSync(process.execPath, [join(copy, 'dist/src/cli/main.js'), 'replay', '-q', ...extra, join(FIXTURES, 'tun-wireguard.pcap')], {
+          encoding: 'utf8',
+          timeout: 20_000,
+        });
+        expect(r.error).toBeUndefined(); // not killed by the timeout
+        expect(r.stderr, planted).toContain(said);
+        expect(r.status).not.toBe(0);
+        expect(r.stdout).toBe('');
+      }
     }
   });
 

@@ -292,9 +292,13 @@ export class RingReader extends RingView {
 
   /**
    * The next full slot's packet count, or -1 when the writer has finished. `failed` is asked
-   * while waiting, so a writer thread that died does not leave the reader waiting for ever.
+   * while waiting, so a writer thread that died does not leave the reader waiting for ever;
+   * `gone` (the writer's thread ended) cuts a wait short. Without it, a wait on a writer that
+   * died before finishing kept nothing alive: Atomics.waitAsync does not hold Node's event
+   * loop, so the process ended with status 0 and no word (seen with a decoding thread that
+   * failed to load).
    */
-  async next(failed: () => unknown): Promise<number> {
+  async next(failed: () => unknown, gone?: Promise<unknown>): Promise<number> {
     const h = this.header;
     for (;;) {
       const state = Atomics.load(h, this.slot);
@@ -303,7 +307,7 @@ export class RingReader extends RingView {
       const failure = failed();
       if (failure) throw failure;
       const wait = Atomics.waitAsync(h, this.slot, EMPTY, 200);
-      if (wait.async) await wait.value;
+      if (wait.async) await (gone ? Promise.race([wait.value, gone]) : wait.value);
     }
   }
 

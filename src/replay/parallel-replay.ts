@@ -45,13 +45,22 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
     }
   });
   worker.on('error', (e) => (failure = e));
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let exitCode: number | null = null;
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', (code) => {
+      exitCode = code;
+      resolve();
+    }),
+  );
+  // Asked while the ring is empty: a worker that has ended without finishing the ring (it
+  // failed to load, or was stopped) is a failure even when it raised no error.
+  const failed = () => failure ?? (exitCode === null ? null : new Error(`the decoding thread ended (exit code ${exitCode}) before the captures were read`));
   const reader = new RingReader(ring);
   const info = new PacketInfo();
   const gap = new Float64Array(1);
   const fast = options.nativeFlow === false ? null : NativeFlowPath.create(tracker, reader);
   try {
-    for (let n = await reader.next(() => failure); n >= 0; n = await reader.next(() => failure)) {
+    for (let n = await reader.next(failed, exited); n >= 0; n = await reader.next(failed, exited)) {
       trackSlot(reader, n, tracker, info, gap, fast);
       reader.release();
       if (ahead && !aheadStale && registry!.generation !== ahead.generation) {

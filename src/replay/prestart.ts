@@ -18,8 +18,10 @@ let failed = false;
 export function prestartDecodeWorker(): void {
   const worker = new Worker(DECODE_WORKER_URL);
   worker.unref();
-  // Until taken, an error (the worker failed to load) only means it is not used.
+  // Until taken, an error (the worker failed to load) or an exit only means it is not used:
+  // replayParallel starts one of its own, and sees what that one does.
   worker.once('error', () => (failed = true));
+  worker.once('exit', () => (failed = true));
   prestarted = worker;
 }
 
