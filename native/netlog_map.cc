@@ -79,6 +79,7 @@ struct Mapping {
   size_t length;
   int fd;          // the file's, open until close() (FileSource closes the mapping first)
   Region* region;  // null once closed
+  size_t released; // the pages before this offset have been let go of
 };
 
 void Close(Mapping* m) {
@@ -163,7 +164,7 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
   void* base = mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd, 0);
   if (base == MAP_FAILED) return Napi::String::New(env, Why("mmap", errno));
   Region* region = TakeRegion(reinterpret_cast<uintptr_t>(base), length);
-  Mapping* m = new Mapping{base, length, fd, region};
+  Mapping* m = new Mapping{base, length, fd, region, 0};
   if (region == nullptr || !Remember(m)) {
     Close(m);
     munmap(base, length);
@@ -179,14 +180,19 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
 }
 
 // release(buffer, upTo): the pages wholly before byte `upTo` leave the process's memory (the
-// page cache keeps them; read again, they come back from it).
+// page cache keeps them; read again, they come back from it). Only those not let go of
+// before: each page's unmapping costs (bench:peers' 728 MiB capture, all of it: 21 ms), and
+// going over the earlier ones again cost as much again each time.
 Napi::Value Release(const Napi::CallbackInfo& info) {
   Mapping* m = Find(info[0]);
   if (m != nullptr && m->region != nullptr && info[1].IsNumber()) {
     size_t upTo = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
     if (upTo > m->length) upTo = m->length;
     upTo -= upTo % pageSize;
-    if (upTo > 0) madvise(m->base, upTo, MADV_DONTNEED);
+    if (upTo > m->released) {
+      madvise(static_cast<char*>(m->base) + m->released, upTo - m->released, MADV_DONTNEED);
+      m->released = upTo;
+    }
   }
   return info.Env().Undefined();
 }
