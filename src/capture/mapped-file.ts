@@ -21,10 +21,10 @@ let binding: MapBinding | null | undefined;
  * into the window on a thread of libuv's pool, a third thread on a site host's two cores;
  * bench:peers' 728 MiB real capture took 0.11-0.20 s of CPU to read that way and 0.05 s to
  * touch mapped (a C loop over the same file), and `netlog replay --db` of it went from a median of
- * 1.11 s to 0.93 s (five alternating rounds). The addon's SIGBUS handler turns a file that
- * shrinks or fails while mapped into faultAt(), reported by FileSource as an error naming
- * the offset, not a crash. The file must stay open while mapped (FileSource closes the mapping
- * first).
+ * 1.10 s to 1.015 s (eight alternating rounds, 2026-12-07). The addon's SIGBUS handler turns a
+ * file that shrinks or fails while mapped into lostFrom(), reported by FileSource as an error
+ * naming the offset, not a crash. The file must stay open while mapped (FileSource closes the
+ * mapping first).
  */
 export class MappedFile {
   /** The whole file. */
