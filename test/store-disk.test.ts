@@ -107,6 +107,29 @@ describe.skipIf(!root)('store on a full or read-only disk', () => {
     });
   }, 60_000);
 
+  it('the memory bound counts a write in flight: when it fails and its sessions come back, no more than the bound are held', async () => {
+    await onTmpfs(async () => {
+      const store = await SessionStore.open(join(mnt, 'inflight.duckdb'), { flushRows: 5000, maxBuffered: 20_000 });
+      const filler = fill(64 * 1024);
+      for (const r of sessions.slice(0, 5000)) store.append(r); // a flush of 5,000 starts
+      // Microtasks only: the flush takes its sessions and starts DuckDB's write, which cannot
+      // finish before the event loop turns.
+      const inFlight = () => (store as unknown as { writingRows: number }).writingRows > 0;
+      for (let i = 0; i < 1000 && !inFlight(); i++) await Promise.resolve();
+      expect(inFlight()).toBe(true);
+      for (const r of sessions.slice(5000, 25_000)) store.append(r);
+      expect(store.buffered).toBe(20_000);
+      expect(store.dropped).toBe(5000);
+      await until('a failed write', () => store.writeError !== null);
+      expect(store.buffered).toBe(20_000); // the 5,000 of the failed write back in the buffer
+      rmSync(filler);
+      await until('the buffer written', () => store.buffered === 0 && store.writeError === null);
+      await store.close();
+      const { rows } = await runReadOnlySql(join(mnt, 'inflight.duckdb'), 'SELECT count(*) AS n FROM sessions');
+      expect(rows[0]!.n).toBe(20_000);
+    });
+  }, 60_000);
+
   it('a read-only directory: netlog replay --db stops at once with a clear error', async () => {
     // (A directory that turns read-only under a running store cannot be made here: a tmpfs
     // with a file open for writing refuses `remount,ro`. Its writes fail like a full disk's.)
