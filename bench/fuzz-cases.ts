@@ -49,8 +49,8 @@ export function applyMutation(original: Buffer, m: Mutation): Buffer {
  * One case through reader, decoder and a small flow table (8 slots, so eviction runs too).
  * Throws unless: only NetlogErrors surface (readCapture rethrows anything else), every packet
  * read is counted under exactly one decoder outcome, every flow the table started comes out
- * as exactly one record with sane fields, and the replay's C++ paths give the same
- * (checkNativeCase).
+ * as exactly one record with sane fields, and the replay's C++ paths (checkNativeCase) and a
+ * mapped file (checkMappedCase) give the same.
  */
 export async function checkCase(input: Buffer): Promise<void> {
   const records: SessionRecord[] = [];
@@ -76,6 +76,27 @@ export async function checkCase(input: Buffer): Promise<void> {
   }
   await checkNativeCase(input, records, report, decoder);
   await checkLookAhead(input, decoder.counts[0]!);
+  await checkMappedCase(input, records, report);
+}
+
+let mappedDir: string | null = null;
+
+/**
+ * The same case from a file, which FileSource maps into memory and parses in place (one window
+ * that is the whole file, nothing read) rather than reading it through small windows as the
+ * stream above: the same report and records. Without the map addon the file is read.
+ */
+async function checkMappedCase(input: Buffer, expected: SessionRecord[], expectedReport: CaptureReport): Promise<void> {
+  mappedDir ??= mkdtempSync(join(tmpdir(), 'netlog-fuzz-mapped-'));
+  const file = join(mappedDir, 'case.pcap');
+  writeFileSync(file, input);
+  const records: SessionRecord[] = [];
+  const tracker = new FlowTracker({ maxFlows: 8, onSession: (r) => records.push(r) });
+  const report = await readCapture(file, (info, batch, i) => tracker.packet(info, batch.tsSec[i]!, batch.tsNsec[i]!));
+  tracker.flush('capture-end');
+  const said = (r: CaptureReport) => JSON.stringify([r.packets, r.tally, r.error?.code, r.error?.offset, r.error?.message.replace(file, 'fuzz'), r.warnings.map((w) => w.message.replace(file, 'fuzz'))]);
+  if (said(report) !== said(expectedReport)) throw new Error(`mapped read: ${said(report)}; streamed ${said(expectedReport)}`);
+  if (JSON.stringify(records) !== JSON.stringify(expected)) throw new Error(`mapped records differ: ${JSON.stringify(records).slice(0, 400)} against ${JSON.stringify(expected).slice(0, 400)}`);
 }
 
 /**
