@@ -39,7 +39,14 @@ std::once_flag installed;
 bool handlerInstalled = false;
 size_t pageSize = 4096;
 
+// Keeps the interrupted code's errno (mmap and sigaction here may set it).
+struct SavedErrno {
+  int value = errno;
+  ~SavedErrno() { errno = value; }
+};
+
 void OnBus(int sig, siginfo_t* si, void* context) {
+  const SavedErrno saved;
   const uintptr_t a = reinterpret_cast<uintptr_t>(si->si_addr);
   for (Region& r : regions) {
     const uintptr_t base = r.base.load(std::memory_order_acquire);
