@@ -17,7 +17,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
-#include <mutex>
+#include <mutex>  // std::call_once
 #include <string>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -25,13 +25,17 @@
 
 namespace {
 
-// The mappings the handler knows: a fixed table, since a signal handler cannot allocate or
-// lock. A slot is free when its base is 0. Each file being replayed holds one until closed.
+struct Mapping;
+
+// The mappings in use: a fixed table, since a signal handler cannot allocate or lock. A slot
+// is free when its base is 0. Each file being replayed holds one until closed; the handler
+// reads base, length and fault, and the calls from JavaScript find their mapping here by base.
 constexpr int kRegions = 64;
 struct Region {
   std::atomic<uintptr_t> base{0};
   std::atomic<size_t> length{0};
   std::atomic<int64_t> fault{-1};  // lowest faulting offset, -1 if none
+  std::atomic<Mapping*> owner{nullptr};
 };
 Region regions[kRegions];
 struct sigaction previous;
@@ -94,6 +98,7 @@ void Close(Mapping* m) {
   // Zeros in place of the file, not munmap: a Buffer over the mapping may still be reachable,
   // and reading it must not crash. The address range is given back when the buffer is collected.
   mmap(m->base, m->length, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  m->region->owner.store(nullptr, std::memory_order_relaxed);
   m->region->base.store(0, std::memory_order_release);
   m->region = nullptr;
 }
@@ -118,37 +123,16 @@ Region* TakeRegion(uintptr_t base, size_t length) {
 
 std::string Why(const char* what, int e) { return std::string(what) + ": " + strerror(e); }
 
-// Live mappings by base address, for release/faultAt/close from JavaScript (the table above is
-// for the handler; this one may lock).
-std::mutex liveLock;
-Mapping* live[kRegions];
-
+// The open mapping an ArrayBuffer of mapFile is over, or null (not one, or closed). The
+// buffer's memory stays mapped until it is collected, so no other mapping can have its base.
 Mapping* Find(const Napi::Value& v) {
   if (!v.IsArrayBuffer()) return nullptr;
-  void* data = v.As<Napi::ArrayBuffer>().Data();
-  std::lock_guard<std::mutex> hold(liveLock);
-  for (Mapping* m : live) {
-    if (m != nullptr && m->base == data) return m;
+  const uintptr_t data = reinterpret_cast<uintptr_t>(v.As<Napi::ArrayBuffer>().Data());
+  if (data == 0) return nullptr;
+  for (Region& r : regions) {
+    if (r.base.load(std::memory_order_acquire) == data) return r.owner.load(std::memory_order_relaxed);
   }
   return nullptr;
-}
-
-void Forget(Mapping* m) {
-  std::lock_guard<std::mutex> hold(liveLock);
-  for (Mapping*& slot : live) {
-    if (slot == m) slot = nullptr;
-  }
-}
-
-bool Remember(Mapping* m) {
-  std::lock_guard<std::mutex> hold(liveLock);
-  for (Mapping*& slot : live) {
-    if (slot == nullptr) {
-      slot = m;
-      return true;
-    }
-  }
-  return false;
 }
 
 // mapFile(fd, maxBytes): an ArrayBuffer over the whole file, or a string saying why not.
@@ -166,24 +150,20 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
   if (fstat(fd, &st) != 0) return Napi::String::New(env, Why("fstat", errno));
   if (!S_ISREG(st.st_mode)) return Napi::String::New(env, "not a regular file");
   if (st.st_size == 0) return Napi::String::New(env, "empty");
-  if (static_cast<double>(st.st_size) > maxBytes) return Napi::String::New(env, "larger than a window");
+  if (static_cast<double>(st.st_size) > maxBytes) return Napi::String::New(env, "larger than maxBytes");
   const size_t length = static_cast<size_t>(st.st_size);
   void* base = mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd, 0);
   if (base == MAP_FAILED) return Napi::String::New(env, Why("mmap", errno));
   Region* region = TakeRegion(reinterpret_cast<uintptr_t>(base), length);
-  Mapping* m = new Mapping{base, length, fd, region, 0};
-  if (region == nullptr || !Remember(m)) {
-    Close(m);
+  if (region == nullptr) {
     munmap(base, length);
-    delete m;
     return Napi::String::New(env, "too many files mapped at once");
   }
+  Mapping* m = new Mapping{base, length, fd, region, 0};
+  region->owner.store(m, std::memory_order_relaxed);
   // Read in order: the kernel reads ahead further.
   madvise(base, length, MADV_SEQUENTIAL);
-  return Napi::ArrayBuffer::New(env, base, length, [](Napi::Env e, void* d, Mapping* m) {
-    Forget(m);
-    Finalize(e, d, m);
-  }, m);
+  return Napi::ArrayBuffer::New(env, base, length, Finalize, m);
 }
 
 // release(buffer, upTo): the pages wholly before byte `upTo` leave the process's memory (the
@@ -192,7 +172,7 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
 // going over the earlier ones again cost as much again each time.
 Napi::Value Release(const Napi::CallbackInfo& info) {
   Mapping* m = Find(info[0]);
-  if (m != nullptr && m->region != nullptr && info[1].IsNumber()) {
+  if (m != nullptr && info[1].IsNumber()) {
     size_t upTo = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
     if (upTo > m->length) upTo = m->length;
     upTo -= upTo % pageSize;
@@ -211,7 +191,7 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
 Napi::Value LostFrom(const Napi::CallbackInfo& info) {
   Mapping* m = Find(info[0]);
   double lost = -1;
-  if (m != nullptr && m->region != nullptr) {
+  if (m != nullptr) {
     const int64_t fault = m->region->fault.load();
     if (fault >= 0) lost = static_cast<double>(fault);
     struct stat st;
@@ -225,10 +205,7 @@ Napi::Value LostFrom(const Napi::CallbackInfo& info) {
 // close(buffer): the file's pages leave the process; the buffer reads as zeros from now on.
 Napi::Value CloseMapping(const Napi::CallbackInfo& info) {
   Mapping* m = Find(info[0]);
-  if (m != nullptr) {
-    Close(m);
-    Forget(m);
-  }
+  if (m != nullptr) Close(m);
   return info.Env().Undefined();
 }
 
