@@ -80,6 +80,51 @@ describe('sessions in batches', () => {
     expect(identified).toBeGreaterThan(10);
   });
 
+  it('rows of two org map generations, mixed in batches, encode as JSON.stringify does', async () => {
+    const orgMap = await loadOrgMap(join(FIXTURES, 'org-maps', 'veth.json'));
+    const renamed = { ...orgMap, orgId: `${orgMap.orgId}_v2`, siteId: orgMap.siteId + 1, clients: orgMap.clients.map((c) => ({ ...c, userId: `${c.userId ?? 'none'}_v2` })) };
+    const registry = new IdentityRegistry(new IdentityMap(orgMap, 'all'));
+    const batches: SessionBatch[] = [];
+    // Twenty copies of the capture: the reload comes after the first delivery, so flows open
+    // then keep generation 0 while later ones get generation 1.
+    const files = Array.from({ length: 20 }, () => join(FIXTURES, 'sessions-veth.pcap'));
+    await replay(files, {
+      identifier: registry,
+      onSessions: (b) => {
+        if (batches.length === 0) registry.replace(new IdentityMap(renamed, 'all'));
+        batches.push(b.copy());
+      },
+    });
+    const generations = new Set(batches.flatMap((b) => Array.from(b.idGeneration.subarray(0, b.length))));
+    expect(generations).toEqual(new Set([0, 1]));
+    // Some batch switches generation more than once, so the encoder goes back to one it left.
+    const switches = (b: SessionBatch) => b.idGeneration.subarray(0, b.length).reduce((n, g, i, a) => n + (i > 0 && g !== a[i - 1] ? 1 : 0), 0);
+    expect(Math.max(...batches.map(switches))).toBeGreaterThan(1);
+    const lines = encoded(batches);
+    const records = batches.flatMap((b) => b.records());
+    expect(lines).toBe(records.map(sessionJsonLine).join(''));
+    expect(new Set(records.map((r) => r.orgId))).toEqual(new Set([orgMap.orgId, `${orgMap.orgId}_v2`]));
+  });
+
+  it('long identity text keeps every row whole where the encoder moves to a new buffer', async () => {
+    // A userId of ~1.5 kB: its fragment fits where the rest of the row may not, so the encoder
+    // must keep room for the rest (it once wrote past a buffer's end, and a typed array drops
+    // such writes silently). Lengths from 1,400 to 1,655 bytes put row ends at many offsets.
+    const orgMap = await loadOrgMap(join(FIXTURES, 'org-maps', 'veth.json'));
+    const file = join(FIXTURES, 'sessions-veth.pcap');
+    for (const extra of [0, 37, 101, 255]) {
+      const long = { ...orgMap, clients: orgMap.clients.map((c, i) => ({ ...c, userId: `u${i}_${'x'.repeat(1400 + extra)}` })) };
+      const { batches, records } = await batchesOf([file], new IdentityRegistry(new IdentityMap(long, 'all')));
+      expect(records.filter((r) => r.userId !== null).length).toBeGreaterThan(0);
+      const encoder = new JsonLineEncoder();
+      // Over 1 MiB of rows, so that rows fall across the encoder's buffer ends.
+      const rounds = Math.ceil(3_000_000 / (records.length * 1600));
+      for (let n = 0; n < rounds; n++) for (const b of batches) encoder.encode(b);
+      const text = Buffer.concat(encoder.take()).toString('utf8');
+      expect(text === records.map(sessionJsonLine).join('').repeat(rounds), `userId of ${1400 + extra}+ bytes`).toBe(true);
+    }
+  });
+
   it('JSON lines equal JSON.stringify over the tcpdump and Zeek corpora (IPv6, odd times, fragments)', async () => {
     let sessions = 0;
     for (const dir of ['tcpdump', 'zeek/tcp']) {

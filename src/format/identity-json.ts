@@ -1,17 +1,20 @@
 import type { FlowIdentifier, FlowIdentity } from '../flow/flow-identifier.js';
 
-/** Which of a row's identity fragments: the resource's, the client's, or the org's. */
-export const IdentityFragment = { Resource: 0, Client: 1, Org: 2 } as const;
+/** Which of a row's identity fragments: the resource's or the client's. */
+export const IdentityFragment = { Resource: 0, Client: 1 } as const;
 export type FragmentKind = (typeof IdentityFragment)[keyof typeof IdentityFragment];
 
 /**
  * JSON text of the identity fields for rows that hold their identity by reference (see
- * SessionBatch), made once per org map generation, client and resource, and kept in one
- * arena. A row then costs three byte copies instead of five values read out of the org map and
- * formatted. The text is
+ * SessionBatch), made once per org map generation, client and resource, so a row costs byte
+ * copies instead of values read out of the org map and formatted. The text is
  * JSON.stringify's, keys included, so lines stay byte-equal to JSON.stringify(record):
  *   Resource: ,"siteResourceId":ID            Client: ,"clientId":ID,"userId":"USER"
- *   Org:      ","orgId":"ORG","siteId":ID      (the quote closes the sessionId before it)
+ *   Org end:  ","orgId":"ORG","siteId":ID}\n  (the quote closes the sessionId before it)
+ * Client and resource text sits in one arena, found through an Int32Array per generation and
+ * kind: a replay with a 100k-client map touches tens of thousands of them, and separate
+ * objects per fragment cost a cache miss more each (measured: 201 against 162 ms of a replay's
+ * profile). The org's text is the same for every row of a generation and is kept whole.
  */
 export class IdentityJson {
   arena = Buffer.allocUnsafe(1 << 16);
@@ -19,24 +22,24 @@ export class IdentityJson {
   end = 0;
   private used = 0;
   private identifier: FlowIdentifier | null = null;
-  /** Per generation and fragment kind: [start, end) pairs by position + 1 (0: none); 0 = not made. */
-  private offsets: Int32Array[][] = [];
+  /** The generation the fields below describe. */
+  private generation = -1;
+  /** Per fragment kind, [start, end) pairs by position + 1 (0: none); end 0 = not made yet. */
+  private offsets: Int32Array[] = [];
+  private orgEnd: Uint8Array = new Uint8Array(0);
+  /** Earlier generations' offsets and org text, kept for rows of flows opened before a reload. */
+  private readonly kept: { offsets: Int32Array[]; orgEnd: Uint8Array }[] = [];
   private readonly who: FlowIdentity = { orgId: null, siteId: null, clientId: null, userId: null, siteResourceId: null };
 
   /** Start in `arena` of the fragment (`end` is set too); `position` is -1 for none. */
   find(identifier: FlowIdentifier, generation: number, kind: FragmentKind, position: number): number {
-    if (identifier !== this.identifier) {
-      this.identifier = identifier;
-      this.offsets = [];
-      this.used = 0;
-    }
-    const byKind = (this.offsets[generation] ??= [new Int32Array(0), new Int32Array(0), new Int32Array(0)]);
-    let table = byKind[kind]!;
+    if (generation !== this.generation || identifier !== this.identifier) this.use(identifier, generation);
+    let table = this.offsets[kind]!;
     const k = 2 * (position + 1);
     if (k + 1 >= table.length) {
       const grown = new Int32Array(Math.max(16, 2 * (k + 2)));
       grown.set(table);
-      byKind[kind] = table = grown;
+      this.offsets[kind] = table = grown;
     }
     if (table[k + 1] === 0) {
       const start = this.used;
@@ -48,13 +51,39 @@ export class IdentityJson {
     return table[k]!;
   }
 
+  /** The org's fields and the row's end, for a row of `generation`. */
+  orgAndEnd(identifier: FlowIdentifier, generation: number): Uint8Array {
+    if (generation !== this.generation || identifier !== this.identifier) this.use(identifier, generation);
+    return this.orgEnd;
+  }
+
+  /** Switches to `generation` of `identifier` (a new identifier starts over). */
+  private use(identifier: FlowIdentifier, generation: number): void {
+    if (identifier !== this.identifier) {
+      this.identifier = identifier;
+      this.kept.length = 0;
+      this.used = 0;
+    } else this.kept[this.generation] = { offsets: this.offsets, orgEnd: this.orgEnd };
+    this.generation = generation;
+    const kept = this.kept[generation];
+    if (kept) {
+      this.offsets = kept.offsets;
+      this.orgEnd = kept.orgEnd;
+      return;
+    }
+    this.offsets = [new Int32Array(0), new Int32Array(0)];
+    const who = this.who;
+    identifier.describe(generation, -1, -1, who);
+    // On-heap bytes like the encoder's other constants, so its copy routine sees one kind of array.
+    this.orgEnd = Uint8Array.from(Buffer.from(`","orgId":${JSON.stringify(who.orgId)},"siteId":${JSON.stringify(who.siteId)}}\n`, 'utf8'));
+  }
+
   private text(identifier: FlowIdentifier, generation: number, kind: FragmentKind, position: number): string {
     const who = this.who;
     identifier.describe(generation, kind === IdentityFragment.Client ? position : -1, kind === IdentityFragment.Resource ? position : -1, who);
     const json = JSON.stringify;
     if (kind === IdentityFragment.Resource) return `,"siteResourceId":${json(who.siteResourceId)}`;
-    if (kind === IdentityFragment.Client) return `,"clientId":${json(who.clientId)},"userId":${json(who.userId)}`;
-    return `","orgId":${json(who.orgId)},"siteId":${json(who.siteId)}`;
+    return `,"clientId":${json(who.clientId)},"userId":${json(who.userId)}`;
   }
 
   private write(text: string): void {

@@ -41,7 +41,11 @@ const MICROS_EXACT = 2 ** 32 * 1e6;
 const BUFFER_BYTES = 1 << 20;
 /** Buffers kept for reuse: a few writes in flight on a slow stream. */
 const SPARE_BUFFERS = 4;
-/** Room every row gets before it is written; text fields ask for their own on top. */
+/**
+ * Room kept for the fixed parts of a row (keys, numbers; under 700 bytes) beyond whatever is
+ * being written: a row asks for it when it starts, and every variable part (text, identity)
+ * asks for its own length on top, so the fixed parts after it still fit.
+ */
 const ROW_ROOM = 1024;
 
 /**
@@ -100,7 +104,7 @@ export class JsonLineEncoder {
   }
 
   private row(b: SessionBatch, i: number): void {
-    this.room(ROW_ROOM);
+    this.room(0);
     this.bytes(KEY.timestamp);
     this.integer(Math.floor(b.startUs[i]! / 1e6));
     this.bytes(PROTOCOL_FIELD[b.protocol[i]!]!);
@@ -150,8 +154,8 @@ export class JsonLineEncoder {
       this.hex(b.sessionIdHi[i]!);
       this.hex(b.sessionIdLo[i]!);
     }
-    if (generation >= 0) this.fragment(b, generation, IdentityFragment.Org, 0);
-    else if (b.orgId[i] === null && b.siteId[i] !== b.siteId[i]) return this.bytes(NO_ORG_END);
+    if (generation >= 0) return this.bytes(this.identity.orgAndEnd(b.identifier!, generation));
+    if (b.orgId[i] === null && b.siteId[i] !== b.siteId[i]) return this.bytes(NO_ORG_END);
     else {
       this.bytes(KEY.orgId);
       this.text(b.orgId[i]!);
@@ -175,18 +179,19 @@ export class JsonLineEncoder {
   }
 
   /**
-   * Makes room for `n` more bytes. A full buffer is not grown and copied (the end-of-capture
+   * Makes room for `n` more bytes and the rest of the row (ROW_ROOM). A full buffer is not grown and copied (the end-of-capture
    * flush of 41k sessions copied 1+2+...+16 MB, 3.5% of a replay's profile): its bytes become
    * a chunk of their own, taken in order, and writing goes on in another buffer. A line may
    * span two chunks; the stream gets the same bytes.
    */
   private room(n: number): void {
-    if (this.at + n <= this.buf.length) return;
+    const need = n + ROW_ROOM;
+    if (this.at + need <= this.buf.length) return;
     if (this.at > 0) {
       this.sealed.push(this.buf.subarray(0, this.at));
       this.sealedBytes += this.at;
     }
-    this.buf = n <= BUFFER_BYTES ? (this.spare.pop() ?? Buffer.allocUnsafe(BUFFER_BYTES)) : Buffer.allocUnsafe(n);
+    this.buf = need <= BUFFER_BYTES ? (this.spare.pop() ?? Buffer.allocUnsafe(BUFFER_BYTES)) : Buffer.allocUnsafe(need);
     this.at = 0;
   }
 
@@ -275,7 +280,6 @@ export class JsonLineEncoder {
     if (s === null) return this.bytes(NULL);
     this.buf[this.at++] = 34; // '"'
     this.escaped(s);
-    this.room(1);
     this.buf[this.at++] = 34;
   }
 
