@@ -9,7 +9,11 @@ import { FlowTracker } from '../src/flow/flow-tracker.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
 import type { IdentityMatcherData } from '../src/identity/identity-matcher.js';
 import { IdentityMap } from '../src/identity/identity-map.js';
-import { loadOrgMap } from '../src/identity/org-map.js';
+import { loadOrgMap, type OrgMap } from '../src/identity/org-map.js';
+import { IdentityRegistry } from '../src/identity/identity-registry.js';
+import type { SessionBatch } from '../src/flow/session-batch.js';
+import { JsonLineEncoder, nativeJsonLoaded } from '../src/format/session-json.js';
+import { sessionJsonLine } from '../src/format/session-text.js';
 import { createRing, RingReader, RingWriter, SLOT_PACKETS } from '../src/replay/decoded-ring.js';
 import { IdentityAhead } from '../src/replay/identity-ahead.js';
 import { NativeRingDecoder } from '../src/replay/native-decode.js';
@@ -77,6 +81,33 @@ export async function checkCase(input: Buffer): Promise<void> {
   await checkNativeCase(input, records, report, decoder);
   await checkLookAhead(input, decoder.counts[0]!);
   await checkMappedCase(input, records, report);
+  await checkJsonCase(input);
+}
+
+/**
+ * The case's sessions, with the seed org map's identity, as JSON lines from the native row
+ * writer and from JavaScript's: the same bytes, and JSON.stringify's of the records. Skipped
+ * when the addon is not built.
+ */
+async function checkJsonCase(input: Buffer): Promise<void> {
+  if (!nativeJsonLoaded()) return;
+  const identifier = new IdentityRegistry(new IdentityMap(await seedOrgMap(), 'all'));
+  const batches: SessionBatch[] = [];
+  const tracker = new FlowTracker({ maxFlows: 8, identifier, onSessions: (b) => batches.push(b.copy()) });
+  await readCapture('fuzz', (info, batch, i) => tracker.packet(info, batch.tsSec[i]!, batch.tsNsec[i]!), {
+    source: { stream: Readable.from([input]), bufferBytes: 4096 },
+  });
+  tracker.flush('capture-end');
+  const lines = (native: boolean) => {
+    const encoder = new JsonLineEncoder({ native });
+    for (const b of batches) encoder.encode(b);
+    return Buffer.concat(encoder.take()).toString('utf8');
+  };
+  const native = lines(true);
+  const js = lines(false);
+  if (native !== js) throw new Error(`native JSON lines differ: ${native.slice(0, 400)} against ${js.slice(0, 400)}`);
+  const expected = batches.flatMap((b) => b.records()).map(sessionJsonLine).join('');
+  if (js !== expected) throw new Error(`JSON lines differ from JSON.stringify: ${js.slice(0, 400)} against ${expected.slice(0, 400)}`);
 }
 
 let mappedDir: string | null = null;
@@ -127,16 +158,22 @@ const SEED_ORG_MAP = {
   ],
 };
 
+let seedMap: Promise<OrgMap> | null = null;
 let seedMatchers: Promise<IdentityMatcherData[]> | null = null;
+
+/** SEED_ORG_MAP, loaded as `--org-map` loads a file. */
+function seedOrgMap(): Promise<OrgMap> {
+  seedMap ??= (async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'netlog-fuzz-map-')), 'org-map.json');
+    writeFileSync(file, JSON.stringify(SEED_ORG_MAP));
+    return loadOrgMap(file);
+  })();
+  return seedMap;
+}
 
 /** SEED_ORG_MAP's look-ups in each scope (each decides scope and look-ups differently). */
 function seedMatcherData(): Promise<IdentityMatcherData[]> {
-  seedMatchers ??= (async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'netlog-fuzz-map-')), 'org-map.json');
-    writeFileSync(file, JSON.stringify(SEED_ORG_MAP));
-    const orgMap = await loadOrgMap(file);
-    return (['resources', 'clients', 'all'] as const).map((scope) => new IdentityMap(orgMap, scope).matcher.data());
-  })();
+  seedMatchers ??= seedOrgMap().then((orgMap) => (['resources', 'clients', 'all'] as const).map((scope) => new IdentityMap(orgMap, scope).matcher.data()));
   return seedMatchers;
 }
 

@@ -133,6 +133,21 @@ console.log(
   `each thread alone with the map (bench/flow-table-alone.ts, once): decoding ${aloneWithMap.decodeSeconds.toFixed(3)} s (${flowTableAlone.decodeSeconds.toFixed(3)} s without), the flow table ${aloneWithMap.seconds.toFixed(3)} s (${flowTableAlone.seconds.toFixed(3)} s without); sessions counted, not written`,
 );
 
+// JSON lines alone (bench/json-lines.ts): the native row writer against JavaScript's, with and
+// without the map's ids, on the same sessions; the bytes must be the same (sha256).
+console.log('\n## JSON lines alone: the capture\'s sessions encoded as `--format jsonl` writes them\n');
+console.log('| writer | ids | sessions | first pass s | ns per row | warm s | ns per row | sha256 |\n|---|---|---:|---:|---:|---:|---:|---|');
+for (const map of [false, true]) {
+  for (const js of [false, true]) {
+    const j = runCase('json-lines.js', [capture, ...(map ? [orgMapFile] : []), ...(js ? ['--js'] : [])], [], Math.min(RUNS, 3)) as CaseResult & {
+      warmSeconds: number; nsPerRowFirst: number; nsPerRowWarm: number; sha256: string;
+    };
+    console.log(
+      `| ${js ? 'JavaScript' : 'native (netlog_json)'} | ${map ? 'the map (scope all)' : 'none'} | ${j.sessions} | ${j.seconds.toFixed(3)} | ${j.nsPerRowFirst.toFixed(0)} | ${j.warmSeconds.toFixed(3)} | ${j.nsPerRowWarm.toFixed(0)} | ${j.sha256.slice(0, 12)} |`,
+    );
+  }
+}
+
 console.log('\n## Appending the sessions of that capture to DuckDB (one transaction, fresh file)\n');
 console.log('| method | sessions | seconds | sessions/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
 for (const mode of ['scan', 'scan-text', 'staged', 'row', 'chunk', 'csv', 'floor']) {

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SessionWriter } from '../src/cli/session-writer.js';
-import { SessionBatch } from '../src/flow/session-batch.js';
+import { ROW_IPV6, SessionBatch, STILL_OPEN } from '../src/flow/session-batch.js';
+import { formatEndpoint, formatIpv6 } from '../src/decode/address.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
-import { JsonLineEncoder } from '../src/format/session-json.js';
+import { JsonLineEncoder, nativeJsonLoaded } from '../src/format/session-json.js';
 import { sessionJsonLine } from '../src/format/session-text.js';
 import { IdentityMap } from '../src/identity/identity-map.js';
 import { IdentityRegistry } from '../src/identity/identity-registry.js';
@@ -25,8 +26,8 @@ async function batchesOf(files: string[], identifier?: IdentityRegistry): Promis
   return { batches, records };
 }
 
-function encoded(batches: SessionBatch[]): string {
-  const encoder = new JsonLineEncoder();
+function encoded(batches: SessionBatch[], options: { native?: boolean } = {}): string {
+  const encoder = new JsonLineEncoder(options);
   for (const b of batches) encoder.encode(b);
   return Buffer.concat(encoder.take()).toString('utf8');
 }
@@ -101,8 +102,11 @@ describe('sessions in batches', () => {
     const switches = (b: SessionBatch) => b.idGeneration.subarray(0, b.length).reduce((n, g, i, a) => n + (i > 0 && g !== a[i - 1] ? 1 : 0), 0);
     expect(Math.max(...batches.map(switches))).toBeGreaterThan(1);
     const lines = encoded(batches);
+    expect(encoded(batches, { native: false })).toBe(lines);
     const records = batches.flatMap((b) => b.records());
     expect(lines).toBe(records.map(sessionJsonLine).join(''));
+    // records() resolved the references into values in place: the same lines from those.
+    expect(encoded(batches)).toBe(lines);
     expect(new Set(records.map((r) => r.orgId))).toEqual(new Set([orgMap.orgId, `${orgMap.orgId}_v2`]));
   });
 
@@ -125,6 +129,49 @@ describe('sessions in batches', () => {
     }
   });
 
+  it('the native row writer gives the JavaScript bytes for odd values in flow table rows, or leaves the row to it', async () => {
+    expect(nativeJsonLoaded()).toBe(true); // built by npm ci; without it every row is written in JavaScript
+    const { batches } = await batchesOf([join(FIXTURES, 'sessions-veth.pcap')]);
+    const b = new SessionBatch(64);
+    while (b.length < 64) b.pushRows(batches[0]!, 0, Math.min(batches[0]!.length, 64 - b.length));
+    const v6 = (i: number, words: number[]) => {
+      b.rowKind[i] = ROW_IPV6;
+      b.sourceIp6.set(words, 4 * i);
+      b.destIp6.set(words.map((w) => w ^ (i & 1 ? 0 : 0xffff)), 4 * i);
+      b.sourceText[i] = formatEndpoint(formatIpv6(...(words as [number, number, number, number])), b.sourcePort[i]!);
+      b.destText[i] = formatEndpoint(formatIpv6(...(Array.from(b.destIp6.subarray(4 * i, 4 * i + 4)) as [number, number, number, number])), b.destPort[i]!);
+    };
+    // IPv6 zero runs: none, at the start, the end, two of equal length (the first wins), one group only.
+    v6(0, [0x20010db8, 0x00010002, 0x00030004, 0x00050006]);
+    v6(1, [0, 0, 0, 1]);
+    v6(2, [0xfe800000, 0, 0, 0]);
+    v6(3, [0x20010000, 0x00010000, 0x00000001, 0x00000001]);
+    v6(4, [0x20010db8, 0x00000001, 0x00010001, 0x00010001]);
+    v6(5, [0, 0, 0, 0]);
+    // Numbers past the plain ranges: JavaScript's own text (the row is left to it).
+    b.bytesTx[6] = 2 ** 53 + 2;
+    b.packetsRx[7] = 1.5;
+    b.startUs[8] = 2 ** 32 * 1e6 + 7;
+    b.endUs[8] = b.startUs[8]! + 10;
+    b.endUs[9] = b.startUs[9]! - 5; // a negative duration
+    b.endUs[10] = NaN; // open
+    b.endReason[10] = STILL_OPEN;
+    b.missedBytesTx[11] = 2 ** 31 + 1; // still an integer: written natively
+    b.sourcePort[12] = 0;
+    b.destPort[12] = 65535;
+    b.startUs[13] = 0;
+    b.endUs[13] = 1;
+    b.sessionIdHi[14] = 0;
+    b.sessionIdLo[14] = 0xffffffff;
+    b.historyLength[15] = 18;
+    for (let h = 0; h < 18; h++) b.historyCodes[18 * 15 + h] = h;
+    b.history[15] = 'SsHhAaDdFfRrTtGg^^';
+    const lines = encoded([b]);
+    expect(encoded([b], { native: false })).toBe(lines);
+    expect(lines).toBe(b.records().map(sessionJsonLine).join(''));
+    expect(lines.split('\n')[15]).toContain('"history":"SsHhAaDdFfRrTtGg^^"');
+  });
+
   it('JSON lines equal JSON.stringify over the tcpdump and Zeek corpora (IPv6, odd times, fragments)', async () => {
     let sessions = 0;
     for (const dir of ['tcpdump', 'zeek/tcp']) {
@@ -133,7 +180,9 @@ describe('sessions in batches', () => {
         const { batches } = await batchesOf([join(CORPUS, dir, f)]);
         const records = batches.flatMap((b) => b.records());
         sessions += records.length;
-        expect(encoded(batches), `${dir}/${f}`).toBe(records.map(sessionJsonLine).join(''));
+        const lines = encoded(batches);
+        expect(lines, `${dir}/${f}`).toBe(records.map(sessionJsonLine).join(''));
+        expect(encoded(batches, { native: false }), `${dir}/${f}`).toBe(lines);
       }
     }
     expect(sessions).toBeGreaterThan(400);

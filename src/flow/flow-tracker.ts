@@ -7,7 +7,7 @@ import { PresetIdentity, type FlowIdentifier, type IdentityRefs } from './flow-i
 import { senderIsOriginator } from './flow-origin.js';
 import { fmix } from './hash-mix.js';
 import { HistoryText } from './history-text.js';
-import { BATCH_ROWS, SessionBatch, STILL_OPEN } from './session-batch.js';
+import { BATCH_ROWS, HISTORY_CODES, ROW_IPV4, ROW_IPV6, SessionBatch, STILL_OPEN } from './session-batch.js';
 import { CONN_STATES, END_REASONS, type ConnState, type EndReason, type SessionRecord } from './session-record.js';
 
 export interface FlowTimeouts {
@@ -60,7 +60,7 @@ const F_SEQ_KNOWN_RESP = 8;
 const F_ENDED_FIN = 16;
 const F_ENDED_RST = 32;
 
-const HISTORY_MAX = 18; // 9 letters, each at most once per direction
+const HISTORY_MAX = HISTORY_CODES; // 9 letters, each at most once per direction
 
 /**
  * Turns decoded TCP/UDP packets into sessions. One flow per symmetric 5-tuple in FlowSlots;
@@ -583,18 +583,27 @@ export class FlowTracker {
     batch.sourcePort[i] = f & F_ORIG_IS_HI ? ports & 0xffff : ports >>> 16;
     batch.destPort[i] = f & F_ORIG_IS_HI ? ports >>> 16 : ports & 0xffff;
     if (k[b + 9]! >>> 8 === 6) {
+      batch.rowKind[i] = ROW_IPV6;
       batch.sourceIp4[i] = 0;
       batch.destIp4[i] = 0;
+      for (let w = 0; w < 4; w++) {
+        batch.sourceIp6[4 * i + w] = k[o + w]!;
+        batch.destIp6[4 * i + w] = k[r + w]!;
+      }
       const v6 = this.ipv6Text;
       batch.sourceText[i] = formatEndpoint(v6.text(k[o]!, k[o + 1]!, k[o + 2]!, k[o + 3]!), batch.sourcePort[i]!);
       batch.destText[i] = formatEndpoint(v6.text(k[r]!, k[r + 1]!, k[r + 2]!, k[r + 3]!), batch.destPort[i]!);
     } else {
+      batch.rowKind[i] = ROW_IPV4;
       batch.sourceIp4[i] = k[o]!;
       batch.destIp4[i] = k[r]!;
     }
     const d = 2 * s;
     const tcp = (f & F_TCP) !== 0;
-    const history = this.historyText.of(this.history, s * HISTORY_MAX, this.historyLength[s]!);
+    const historyLength = this.historyLength[s]!;
+    const history = this.historyText.of(this.history, s * HISTORY_MAX, historyLength);
+    batch.historyLength[i] = historyLength;
+    for (let h = 0; h < historyLength; h++) batch.historyCodes[HISTORY_MAX * i + h] = this.history[s * HISTORY_MAX + h]!;
     const firstUs = this.firstUs[s]!;
     const open = reason === STILL_OPEN;
     batch.protocol[i] = tcp ? 0 : 1;

@@ -34,72 +34,79 @@ export function hex32(h: number): string {
  */
 export class SessionBatch {
   length = 0;
-  readonly protocol: Uint8Array;
-  readonly siteResourceId: Float64Array;
-  readonly clientId: Float64Array;
+  // The numeric columns are views of one buffer, made from NUMERIC_COLUMNS in the constructor.
+  declare readonly protocol: Uint8Array;
+  declare readonly siteResourceId: Float64Array;
+  declare readonly clientId: Float64Array;
   readonly userId: Array<string | null>;
-  readonly sourceIp4: Uint32Array;
-  readonly sourcePort: Uint16Array;
+  declare readonly sourceIp4: Uint32Array;
+  declare readonly sourcePort: Uint16Array;
   readonly sourceText: Array<string | null>;
-  readonly destIp4: Uint32Array;
-  readonly destPort: Uint16Array;
+  declare readonly destIp4: Uint32Array;
+  declare readonly destPort: Uint16Array;
   readonly destText: Array<string | null>;
-  readonly bytesTx: Float64Array;
-  readonly bytesRx: Float64Array;
+  declare readonly bytesTx: Float64Array;
+  declare readonly bytesRx: Float64Array;
   /** Unix microseconds of the first and last packet (NaN: still open). */
-  readonly startUs: Float64Array;
-  readonly endUs: Float64Array;
-  readonly packetsTx: Float64Array;
-  readonly packetsRx: Float64Array;
-  readonly missedBytesTx: Float64Array;
-  readonly missedBytesRx: Float64Array;
-  readonly state: Uint8Array;
+  declare readonly startUs: Float64Array;
+  declare readonly endUs: Float64Array;
+  declare readonly packetsTx: Float64Array;
+  declare readonly packetsRx: Float64Array;
+  declare readonly missedBytesTx: Float64Array;
+  declare readonly missedBytesRx: Float64Array;
+  declare readonly state: Uint8Array;
   readonly history: string[];
   /** END_REASONS index, STILL_OPEN while open. */
-  readonly endReason: Uint8Array;
-  readonly sessionIdHi: Uint32Array;
-  readonly sessionIdLo: Uint32Array;
+  declare readonly endReason: Uint8Array;
+  declare readonly sessionIdHi: Uint32Array;
+  declare readonly sessionIdLo: Uint32Array;
   readonly sessionIdText: Array<string | null>;
   readonly orgId: Array<string | null>;
-  readonly siteId: Float64Array;
-  readonly idGeneration: Int32Array;
-  readonly idClient: Int32Array;
-  readonly idResource: Int32Array;
+  declare readonly siteId: Float64Array;
+  declare readonly idGeneration: Int32Array;
+  declare readonly idClient: Int32Array;
+  declare readonly idResource: Int32Array;
+  /**
+   * What the native JSON writer may read (native/netlog_json.cc): ROW_TEXT for a row with
+   * text in JavaScript strings (made from a record), or ROW_IPV4 / ROW_IPV6 for a row the flow
+   * table wrote, whose endpoints are in sourceIp4/destIp4 or, four words each, in
+   * sourceIp6/destIp6, and whose history is in historyCodes as well as in `history`.
+   */
+  declare readonly rowKind: Uint8Array;
+  declare readonly sourceIp6: Uint32Array;
+  declare readonly destIp6: Uint32Array;
+  /** History codes (conn-state.ts: event * 2 + 0 originator | 1 responder), HISTORY_CODES a row. */
+  declare readonly historyCodes: Uint8Array;
+  declare readonly historyLength: Uint8Array;
+  /** The numeric columns, all in one buffer, and their byte offsets in the native writer's order. */
+  readonly numeric: Uint8Array;
+  readonly nativeLayout: Int32Array;
   /** Resolves the rows' identity references (the flow table's identifier). */
   identifier: FlowIdentifier | null = null;
 
   constructor(readonly capacity = BATCH_ROWS) {
-    const f64 = () => new Float64Array(capacity);
+    // Every numeric column in one buffer, widest elements first so each is aligned, so the
+    // native writer takes a batch as one buffer and a table of offsets.
+    let bytes = 0;
+    for (const c of NUMERIC_COLUMNS) bytes += c.type.BYTES_PER_ELEMENT * c.stride * capacity;
+    const buffer = new ArrayBuffer(bytes);
+    this.numeric = new Uint8Array(buffer);
+    const columns: Record<string, NumericArray> = {};
+    let at = 0;
+    for (const c of NUMERIC_COLUMNS) {
+      columns[c.name] = new c.type(buffer, at, c.stride * capacity);
+      at += c.type.BYTES_PER_ELEMENT * c.stride * capacity;
+    }
+    this.nativeLayout = Int32Array.from(NATIVE_ORDER, (name) => columns[name]!.byteOffset);
+    Object.assign(this, columns);
+    this.idGeneration.fill(-1);
     const text = () => new Array<string | null>(capacity).fill(null);
-    this.protocol = new Uint8Array(capacity);
-    this.siteResourceId = f64();
-    this.clientId = f64();
     this.userId = text();
-    this.sourceIp4 = new Uint32Array(capacity);
-    this.sourcePort = new Uint16Array(capacity);
     this.sourceText = text();
-    this.destIp4 = new Uint32Array(capacity);
-    this.destPort = new Uint16Array(capacity);
     this.destText = text();
-    this.bytesTx = f64();
-    this.bytesRx = f64();
-    this.startUs = f64();
-    this.endUs = f64();
-    this.packetsTx = f64();
-    this.packetsRx = f64();
-    this.missedBytesTx = f64();
-    this.missedBytesRx = f64();
-    this.state = new Uint8Array(capacity);
     this.history = new Array<string>(capacity).fill('');
-    this.endReason = new Uint8Array(capacity);
-    this.sessionIdHi = new Uint32Array(capacity);
-    this.sessionIdLo = new Uint32Array(capacity);
     this.sessionIdText = text();
     this.orgId = text();
-    this.siteId = f64();
-    this.idGeneration = new Int32Array(capacity).fill(-1);
-    this.idClient = new Int32Array(capacity);
-    this.idResource = new Int32Array(capacity);
   }
 
   get full(): boolean {
@@ -171,6 +178,7 @@ export class SessionBatch {
     this.orgId[i] = r.orgId;
     this.siteId[i] = r.siteId ?? NaN;
     this.idGeneration[i] = -1;
+    this.rowKind[i] = ROW_TEXT;
   }
 
   /** Writes the identity of rows held by reference into the value columns. */
@@ -189,6 +197,8 @@ export class SessionBatch {
     this.userId[i] = who.userId;
     this.siteResourceId[i] = who.siteResourceId ?? NaN;
     this.idGeneration[i] = -1;
+    // Its identity is text in strings now, which only the JavaScript writer reads.
+    this.rowKind[i] = ROW_TEXT;
   }
 
   /** Appends rows [start, start + count) of `from` (a batch about to be reused); room is the caller's care. */
@@ -197,7 +207,7 @@ export class SessionBatch {
     if (this.identifier === null) this.identifier = from.identifier;
     else if (from.identifier !== this.identifier) for (let i = start; i < start + count; i++) from.resolveRow(i);
     const at = this.length;
-    for (const name of NUMERIC_COLUMNS) this[name].set(from[name].subarray(start, start + count), at);
+    for (const { name, stride } of NUMERIC_COLUMNS) this[name].set(from[name].subarray(stride * start, stride * (start + count)), stride * at);
     for (const name of NULLABLE_TEXT_COLUMNS) {
       const to = this[name];
       const src = from[name];
@@ -225,11 +235,38 @@ export class SessionBatch {
 
 type NumericColumn = { [K in keyof SessionBatch]: SessionBatch[K] extends Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array ? K : never }[keyof SessionBatch];
 type NullableTextColumn = 'userId' | 'sourceText' | 'destText' | 'sessionIdText' | 'orgId';
+type NumericArray = Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array;
+type NumericArrayType = Float64ArrayConstructor | Uint32ArrayConstructor | Int32ArrayConstructor | Uint16ArrayConstructor | Uint8ArrayConstructor;
 
-const NUMERIC_COLUMNS: readonly NumericColumn[] = [
-  'protocol', 'siteResourceId', 'clientId', 'sourceIp4', 'sourcePort', 'destIp4', 'destPort', 'bytesTx', 'bytesRx', 'startUs', 'endUs', 'packetsTx', 'packetsRx', 'missedBytesTx', 'missedBytesRx', 'state',
-  'endReason', 'sessionIdHi', 'sessionIdLo', 'siteId', 'idGeneration', 'idClient', 'idResource',
+/** SessionBatch.rowKind values. */
+export const ROW_TEXT = 0;
+export const ROW_IPV4 = 1;
+export const ROW_IPV6 = 2;
+/** History codes a row holds at most: 9 events, each once per direction. */
+export const HISTORY_CODES = 18;
+
+/** The numeric columns, widest elements first (so one buffer holds them aligned), with the elements a row has. */
+const NUMERIC_COLUMNS: readonly { name: Exclude<NumericColumn, 'numeric' | 'nativeLayout'>; type: NumericArrayType; stride: number }[] = [
+  ...(['startUs', 'endUs', 'bytesTx', 'bytesRx', 'packetsTx', 'packetsRx', 'missedBytesTx', 'missedBytesRx', 'siteResourceId', 'clientId', 'siteId'] as const).map((name) => ({ name, type: Float64Array, stride: 1 })),
+  ...(['sourceIp4', 'destIp4', 'sessionIdHi', 'sessionIdLo'] as const).map((name) => ({ name, type: Uint32Array, stride: 1 })),
+  { name: 'sourceIp6', type: Uint32Array, stride: 4 },
+  { name: 'destIp6', type: Uint32Array, stride: 4 },
+  ...(['idGeneration', 'idClient', 'idResource'] as const).map((name) => ({ name, type: Int32Array, stride: 1 })),
+  ...(['sourcePort', 'destPort'] as const).map((name) => ({ name, type: Uint16Array, stride: 1 })),
+  ...(['protocol', 'state', 'endReason', 'rowKind', 'historyLength'] as const).map((name) => ({ name, type: Uint8Array, stride: 1 })),
+  { name: 'historyCodes', type: Uint8Array, stride: HISTORY_CODES },
 ];
+
+/** The columns in the order of native/netlog_json.cc's Column enum. */
+export const NATIVE_ORDER = [
+  'startUs', 'endUs', 'bytesTx', 'bytesRx', 'packetsTx', 'packetsRx', 'missedBytesTx', 'missedBytesRx',
+  'sourceIp4', 'destIp4', 'sourceIp6', 'destIp6', 'sessionIdHi', 'sessionIdLo',
+  'idGeneration', 'idClient', 'idResource', 'sourcePort', 'destPort',
+  'protocol', 'state', 'endReason', 'rowKind', 'historyLength', 'historyCodes',
+] as const;
+/** How many: the addon says how many it reads, and is used only when the two agree. */
+export const NATIVE_COLUMNS = NATIVE_ORDER.length;
+
 const NULLABLE_TEXT_COLUMNS: readonly NullableTextColumn[] = ['userId', 'sourceText', 'destText', 'sessionIdText', 'orgId'];
 
 /** Scratch for resolveRow: describe() fills it, nothing is allocated per row. */

@@ -1,6 +1,21 @@
-import { SessionBatch, STILL_OPEN } from '../flow/session-batch.js';
+import { NATIVE_COLUMNS, SessionBatch, STILL_OPEN } from '../flow/session-batch.js';
 import { CONN_STATES, END_REASONS, PROTOCOLS } from '../flow/session-record.js';
-import { IdentityFragment, IdentityJson, type FragmentKind } from './identity-json.js';
+import { loadAddon } from '../native-addon.js';
+import { IdentityFragment, IdentityJson, type FragmentKind, type NativeIdentity } from './identity-json.js';
+
+/** native/netlog_json.cc: rows the flow table wrote, as this encoder writes them (see encode). */
+interface NativeJson {
+  encode(numeric: Uint8Array, layout: Int32Array, from: number, to: number, out: Uint8Array, state: Float64Array, identity: NativeIdentity | null): number;
+  columns: number;
+}
+const NATIVE_STOP_FULL = 1;
+const loaded = loadAddon<NativeJson>('netlog_json');
+const NATIVE_JSON = loaded && loaded.columns === NATIVE_COLUMNS ? loaded : null;
+
+/** Is the native row writer in use (built, and reading the columns SessionBatch lays out)? */
+export function nativeJsonLoaded(): boolean {
+  return NATIVE_JSON !== null;
+}
 
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const KEY = {
@@ -64,6 +79,14 @@ export class JsonLineEncoder {
   private readonly sealed: Buffer[] = [];
   private sealedBytes = 0;
   private readonly identity = new IdentityJson();
+  /** The native writer (null: rows are written here), and its [end of bytes, why it stopped]. */
+  private readonly native: NativeJson | null;
+  private readonly nativeState = new Float64Array(2);
+
+  /** `native: false` writes every row in JavaScript (tests compare the two). */
+  constructor(options: { native?: boolean } = {}) {
+    this.native = options.native === false ? null : NATIVE_JSON;
+  }
 
   /** Bytes written and not yet taken. */
   get size(): number {
@@ -100,7 +123,25 @@ export class JsonLineEncoder {
 
   /** Appends one line per row of `b`. */
   encode(b: SessionBatch): void {
-    for (let i = 0; i < b.length; i++) this.row(b, i);
+    const native = this.native;
+    if (native === null) {
+      for (let i = 0; i < b.length; i++) this.row(b, i);
+      return;
+    }
+    const identity = b.identifier === null ? null : this.identity.prepare(b);
+    const state = this.nativeState;
+    for (let i = 0; i < b.length; ) {
+      this.room(0);
+      state[0] = this.at;
+      i += native.encode(b.numeric, b.nativeLayout, i, b.length, this.buf, state, identity);
+      this.at = state[0]!;
+      if (i === b.length) break;
+      // A full buffer: the rest goes on in another (a row longer than a whole buffer is written
+      // here, with room of its own). Otherwise the row is JavaScript's (text in strings, an odd
+      // number, identity of an older map).
+      if (state[1] === NATIVE_STOP_FULL && this.at > 0) this.seal(ROW_ROOM);
+      else this.row(b, i++);
+    }
   }
 
   private row(b: SessionBatch, i: number): void {
@@ -185,8 +226,11 @@ export class JsonLineEncoder {
    * span two chunks; the stream gets the same bytes.
    */
   private room(n: number): void {
-    const need = n + ROW_ROOM;
-    if (this.at + need <= this.buf.length) return;
+    if (this.at + n + ROW_ROOM > this.buf.length) this.seal(n + ROW_ROOM);
+  }
+
+  /** Ends the buffer in use (its bytes a chunk of their own) and goes on in one of `need` bytes or more. */
+  private seal(need: number): void {
     if (this.at > 0) {
       this.sealed.push(this.buf.subarray(0, this.at));
       this.sealedBytes += this.at;
