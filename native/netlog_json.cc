@@ -1,7 +1,7 @@
 // Session rows as JSON lines, for src/format/session-json.ts: the bytes JsonLineEncoder writes
 // (JSON.stringify's for each record), made here for the rows the flow table fills, which hold
 // numbers only. Any row this code cannot write exactly (text held as JavaScript strings, a
-// number outside the plain ranges, identity of another map generation or not yet made as text)
+// number outside the plain ranges, identity of a map generation it was not given)
 // is left to the JavaScript encoder: encode() stops before it and says why.
 //
 // Why native: in a replay to JSON lines the encoder was the largest part of the flow table's
@@ -189,24 +189,22 @@ void Ipv6(Out& o, const uint32_t* w, unsigned port) {
   o.Digits(port);
 }
 
+// A map generation's ids by position (SessionJson's NativeIdentity, identity's IdentityColumns).
 struct Identity {
-  const uint8_t* arena = nullptr;
-  const int32_t* offsets[2] = {nullptr, nullptr};  // resource, client: [start, end) by position + 1
-  size_t offsetsLength[2] = {0, 0};
+  const double* clientIds = nullptr;
+  size_t clients = 0;
+  const double* resourceIds = nullptr;
+  size_t resources = 0;
+  const uint8_t* userJson = nullptr;
+  const int32_t* userJsonEnd = nullptr;  // client i's JSON at [end[i - 1] or 0, end[i])
   const uint8_t* orgEnd = nullptr;
   size_t orgEndLength = 0;
   int32_t generation = -1;
 
-  // The fragment of `kind` for `position`, or false when it is not made yet.
-  bool Find(int kind, int32_t position, const uint8_t** text, size_t* length) const {
-    const size_t k = 2 * static_cast<size_t>(position + 1);
-    if (k + 1 >= offsetsLength[kind]) return false;
-    const int32_t start = offsets[kind][k];
-    const int32_t end = offsets[kind][k + 1];
-    if (end == 0) return false;
-    *text = arena + start;
-    *length = static_cast<size_t>(end - start);
-    return true;
+  // Bytes of client `c`'s userId text (0 for none or out of range).
+  size_t UserLength(int32_t c) const {
+    if (c < 0 || static_cast<size_t>(c) >= clients) return 0;
+    return static_cast<size_t>(userJsonEnd[c] - (c == 0 ? 0 : userJsonEnd[c - 1]));
   }
 };
 
@@ -227,12 +225,12 @@ bool Row(Out& o, const Batch& b, int i, const Identity& id) {
   const double startUs = b.Col<double>(kStartUs)[i];
   const double endUs = b.Col<double>(kEndUs)[i];
   const int32_t generation = b.Col<int32_t>(kIdGeneration)[i];
-  const uint8_t *resourceText = nullptr, *clientText = nullptr;
-  size_t resourceLength = 0, clientLength = 0;
+  const int32_t client = b.Col<int32_t>(kIdClient)[i];
+  const int32_t resource = b.Col<int32_t>(kIdResource)[i];
   if (generation >= 0) {
     if (generation != id.generation) return false;
-    if (!id.Find(0, b.Col<int32_t>(kIdResource)[i], &resourceText, &resourceLength)) return false;
-    if (!id.Find(1, b.Col<int32_t>(kIdClient)[i], &clientText, &clientLength)) return false;
+    if (client >= 0 && static_cast<size_t>(client) >= id.clients) return false;
+    if (resource >= 0 && static_cast<size_t>(resource) >= id.resources) return false;
   }
   o.Lit("{\"timestamp\":");
   if (!(startUs >= 0 && startUs < kMicrosExact)) return false;
@@ -241,8 +239,20 @@ bool Row(Out& o, const Batch& b, int i, const Identity& id) {
   if (protocol > 1) return false;
   o.Str(kProtocolField[protocol]);
   if (generation >= 0) {
-    o.Put(reinterpret_cast<const char*>(resourceText), resourceLength);
-    o.Put(reinterpret_cast<const char*>(clientText), clientLength);
+    // As describe() gives them, the text as JSON.stringify writes it (IdentityJson's fragments).
+    o.Lit(",\"siteResourceId\":");
+    if (resource < 0) o.Lit("null");
+    else if (!Integer(o, id.resourceIds[resource])) return false;
+    o.Lit(",\"clientId\":");
+    if (client < 0) o.Lit("null");
+    else if (!Integer(o, id.clientIds[client])) return false;
+    o.Lit(",\"userId\":");
+    if (client < 0) {
+      o.Lit("null");
+    } else {
+      const size_t n = id.UserLength(client);
+      o.Put(reinterpret_cast<const char*>(id.userJson + id.userJsonEnd[client] - n), n);
+    }
   } else {
     o.Lit(",\"siteResourceId\":null,\"clientId\":null,\"userId\":null");
   }
@@ -304,7 +314,7 @@ bool Row(Out& o, const Batch& b, int i, const Identity& id) {
 }
 
 // encode(columns: Uint8Array, layout: Int32Array, from, to, out: Uint8Array, state: Float64Array,
-//        identity: [arena, resourceOffsets, clientOffsets, orgEnd, generation] | null)
+//        identity: [clientIds, resourceIds, userJson, userJsonEnd, orgEnd, generation] | null)
 // Writes rows [from, to) of the batch at out[state[0]...] until one it cannot: returns the rows
 // written; state[0] is the new end of the bytes in `out`, state[1] why it stopped (kStop*).
 Napi::Value Encode(const Napi::CallbackInfo& info) {
@@ -326,29 +336,28 @@ Napi::Value Encode(const Napi::CallbackInfo& info) {
   Identity id;
   if (info[6].IsArray()) {
     Napi::Array a = info[6].As<Napi::Array>();
-    id.arena = netlog::Data<uint8_t>(a.Get(0u));
-    for (uint32_t k = 0; k < 2; k++) {
-      Napi::Value offsets = a.Get(1 + k);
-      id.offsets[k] = netlog::Data<int32_t>(offsets);
-      id.offsetsLength[k] = offsets.As<Napi::TypedArray>().ElementLength();
+    Napi::Value clientIds = a.Get(0u), resourceIds = a.Get(1u), userJson = a.Get(2u), userJsonEnd = a.Get(3u), orgEnd = a.Get(4u);
+    if (!clientIds.IsTypedArray() || !resourceIds.IsTypedArray() || !userJson.IsTypedArray() || !userJsonEnd.IsTypedArray() || !orgEnd.IsTypedArray() ||
+        userJsonEnd.As<Napi::TypedArray>().ElementLength() != clientIds.As<Napi::TypedArray>().ElementLength()) {
+      Napi::TypeError::New(env, "encode: identity is [clientIds, resourceIds, userJson, userJsonEnd, orgEnd, generation]").ThrowAsJavaScriptException();
+      return env.Undefined();
     }
-    Napi::Value orgEnd = a.Get(3u);
+    id.clientIds = netlog::Data<double>(clientIds);
+    id.clients = clientIds.As<Napi::TypedArray>().ElementLength();
+    id.resourceIds = netlog::Data<double>(resourceIds);
+    id.resources = resourceIds.As<Napi::TypedArray>().ElementLength();
+    id.userJson = netlog::Data<uint8_t>(userJson);
+    id.userJsonEnd = netlog::Data<int32_t>(userJsonEnd);
     id.orgEnd = netlog::Data<uint8_t>(orgEnd);
     id.orgEndLength = orgEnd.As<Napi::TypedArray>().ByteLength();
-    id.generation = a.Get(4u).As<Napi::Number>().Int32Value();
+    id.generation = a.Get(5u).As<Napi::Number>().Int32Value();
   }
   size_t at = static_cast<size_t>(state[0]);
   double stop = kStopDone;
   int i = from;
   for (; i < to; i++) {
-    // Room for the row: its fixed parts, and its identity text (checked in Row).
-    size_t need = kRowRoom + id.orgEndLength;
-    const int32_t generation = b.Col<int32_t>(kIdGeneration)[i];
-    if (generation >= 0 && generation == id.generation) {
-      const uint8_t* t;
-      size_t n = 0, m = 0;
-      if (id.Find(0, b.Col<int32_t>(kIdResource)[i], &t, &n) && id.Find(1, b.Col<int32_t>(kIdClient)[i], &t, &m)) need += n + m;
-    }
+    // Room for the row: its fixed parts (ids' numbers among them), the org's and the user's text.
+    const size_t need = kRowRoom + id.orgEndLength + id.UserLength(b.Col<int32_t>(kIdClient)[i]);
     if (at + need > outLength) {
       stop = kStopFull;
       break;

@@ -30,6 +30,20 @@ export interface FlowIdentifier {
    * from the generation: writers may ask for each part on its own (-1 for the others).
    */
   describe(generation: number, client: number, resource: number, out: FlowIdentity): void;
+  /** The ids of a generation by map position, for writers that read them in bulk; absent or null: use describe(). */
+  columns?(generation: number): IdentityColumns | null;
+}
+
+/**
+ * A map generation's ids by position, as describe() gives them one at a time: clientId and
+ * siteResourceId as numbers, each userId as its JSON text (`"..."` or `null`) in `userJson`,
+ * client i's at [userJsonEnd[i - 1] (0 for i = 0), userJsonEnd[i]).
+ */
+export interface IdentityColumns {
+  clientIds: Float64Array;
+  resourceIds: Float64Array;
+  userJson: Uint8Array;
+  userJsonEnd: Int32Array;
 }
 
 /**

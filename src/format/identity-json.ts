@@ -1,12 +1,8 @@
 import type { FlowIdentifier, FlowIdentity } from '../flow/flow-identifier.js';
-import type { SessionBatch } from '../flow/session-batch.js';
 
 /** Which of a row's identity fragments: the resource's or the client's. */
 export const IdentityFragment = { Resource: 0, Client: 1 } as const;
 export type FragmentKind = (typeof IdentityFragment)[keyof typeof IdentityFragment];
-
-/** One generation's identity text as native/netlog_json.cc reads it: the arena, the resources' and clients' [start, end) pairs, the org's text, the generation. */
-export type NativeIdentity = [arena: Uint8Array, resources: Int32Array, clients: Int32Array, orgEnd: Uint8Array, generation: number];
 
 /**
  * JSON text of the identity fields for rows that hold their identity by reference (see
@@ -53,29 +49,6 @@ export class IdentityJson {
     }
     this.end = table[k + 1]!;
     return table[k]!;
-  }
-
-  /**
-   * Makes the text of every client and resource that rows of `b` name in the newest map
-   * generation among them, and returns that generation's text as the native writer takes it
-   * (NativeIdentity); null when no row holds identity by reference.
-   */
-  prepare(b: SessionBatch): NativeIdentity | null {
-    const gen = b.idGeneration;
-    let generation = -1;
-    for (let i = b.length - 1; i >= 0 && generation < 0; i--) generation = gen[i]!;
-    if (generation < 0) return null;
-    const identifier = b.identifier!;
-    if (generation !== this.generation || identifier !== this.identifier) this.use(identifier, generation);
-    for (let i = 0; i < b.length; i++) {
-      if (gen[i] !== generation) continue;
-      const resource = 2 * (b.idResource[i]! + 1) + 1;
-      const client = 2 * (b.idClient[i]! + 1) + 1;
-      // A plain look-up first: find() is a call, and most rows name text made already.
-      if (!(this.offsets[IdentityFragment.Resource]![resource]! > 0)) this.find(identifier, generation, IdentityFragment.Resource, b.idResource[i]!);
-      if (!(this.offsets[IdentityFragment.Client]![client]! > 0)) this.find(identifier, generation, IdentityFragment.Client, b.idClient[i]!);
-    }
-    return [this.arena, this.offsets[IdentityFragment.Resource]!, this.offsets[IdentityFragment.Client]!, this.orgEnd, generation];
   }
 
   /** The org's fields and the row's end, for a row of `generation`. */

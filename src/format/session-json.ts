@@ -1,7 +1,13 @@
 import { NATIVE_COLUMNS, SessionBatch, STILL_OPEN } from '../flow/session-batch.js';
 import { CONN_STATES, END_REASONS, PROTOCOLS } from '../flow/session-record.js';
 import { loadAddon } from '../native-addon.js';
-import { IdentityFragment, IdentityJson, type FragmentKind, type NativeIdentity } from './identity-json.js';
+import { IdentityFragment, IdentityJson, type FragmentKind } from './identity-json.js';
+
+/**
+ * A map generation's ids as native/netlog_json.cc reads them (IdentityColumns), with the org's
+ * text and the row's end (IdentityJson.orgAndEnd), and the generation.
+ */
+type NativeIdentity = [clientIds: Float64Array, resourceIds: Float64Array, userJson: Uint8Array, userJsonEnd: Int32Array, orgEnd: Uint8Array, generation: number];
 
 /** native/netlog_json.cc: rows the flow table wrote, as this encoder writes them (see encode). */
 interface NativeJson {
@@ -128,7 +134,7 @@ export class JsonLineEncoder {
       for (let i = 0; i < b.length; i++) this.row(b, i);
       return;
     }
-    const identity = b.identifier === null ? null : this.identity.prepare(b);
+    const identity = this.nativeIdentity(b);
     const state = this.nativeState;
     for (let i = 0; i < b.length; ) {
       this.room(0);
@@ -142,6 +148,21 @@ export class JsonLineEncoder {
       if (state[1] === NATIVE_STOP_FULL && this.at > 0) this.seal(ROW_ROOM);
       else this.row(b, i++);
     }
+  }
+
+  /**
+   * The ids of the newest map generation among `b`'s rows, for the native writer; null when no
+   * row holds identity by reference, or the identifier has no columns (rows of any generation
+   * it is not given are written here).
+   */
+  private nativeIdentity(b: SessionBatch): NativeIdentity | null {
+    const identifier = b.identifier;
+    if (identifier === null) return null;
+    let generation = -1;
+    for (let i = b.length - 1; i >= 0 && generation < 0; i--) generation = b.idGeneration[i]!;
+    const columns = generation < 0 ? null : (identifier.columns?.(generation) ?? null);
+    if (columns === null) return null;
+    return [columns.clientIds, columns.resourceIds, columns.userJson, columns.userJsonEnd, this.identity.orgAndEnd(identifier, generation), generation];
   }
 
   private row(b: SessionBatch, i: number): void {

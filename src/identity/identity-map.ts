@@ -1,6 +1,6 @@
-import type { FlowIdentity, IdentityRefs } from '../flow/flow-identifier.js';
+import type { FlowIdentity, IdentityColumns, IdentityRefs } from '../flow/flow-identifier.js';
 import type { OrgMap, OrgMapNames, ResolvedResource } from './org-map.js';
-import { IdentityMatcher, type Scope } from './identity-matcher.js';
+import { IdentityMatcher, type IdentityMatcherData, type Scope } from './identity-matcher.js';
 import { parsePrefix } from './ip-prefix.js';
 import { PortSegments, PROTOCOL_INDEX, type PortRange } from './port-segments.js';
 import { PrefixTable } from './prefix-table.js';
@@ -23,8 +23,17 @@ export class IdentityMap {
   private readonly clientIds: Float64Array;
   private readonly userIds: Array<string | null>;
   private readonly resourceIds: Float64Array;
+  /**
+   * The same ids as columns, made at load like the port ranges: the native JSON writer reads a
+   * session's ids from them, rather than from text made on the flow table's thread at the
+   * first session of each client (35,686 of them in a replay of the bench capture: with the
+   * checks for it, ~37 ms of the 100 ms a 100k map added to that replay; scratch profile).
+   */
+  readonly columns: IdentityColumns;
   /** Addresses, protocol and port to the positions above. */
   readonly matcher: IdentityMatcher;
+  /** The matcher's tables in shared memory, for replays' decoding threads (IdentityRegistry.ahead). */
+  readonly sharedMatcher: IdentityMatcherData;
   private readonly prefixes: number;
 
   constructor(
@@ -37,6 +46,7 @@ export class IdentityMap {
     this.clientIds = Float64Array.from(orgMap.clients, (c) => c.clientId);
     this.userIds = orgMap.clients.map((c) => c.userId ?? null);
     this.resourceIds = Float64Array.from(orgMap.siteResources, (r) => r.siteResourceId);
+    this.columns = { clientIds: this.clientIds, resourceIds: this.resourceIds, ...jsonTexts(this.userIds) };
     this.names = {
       orgId: orgMap.orgId,
       clients: orgMap.clients.filter((c) => c.name !== undefined).map(({ clientId, name }) => ({ clientId, name })),
@@ -56,7 +66,9 @@ export class IdentityMap {
     const cidrPorts = ports(cidrs);
     clients.seal();
     subnets.seal();
-    this.matcher = new IdentityMatcher(scope, clients, subnets, hosts, cidrs, hostPorts, cidrPorts);
+    // Its tables once, in shared memory: this thread looks up with them, decoding threads too.
+    this.sharedMatcher = new IdentityMatcher(scope, clients, subnets, hosts, cidrs, hostPorts, cidrPorts).sharedData();
+    this.matcher = IdentityMatcher.from(this.sharedMatcher);
     this.prefixes = clients.size + hosts.size + cidrs.size;
   }
 
@@ -111,6 +123,18 @@ function compile(positions: readonly number[], resources: readonly ResolvedResou
   // Stable sort: among equal widths, the resource listed first in the map wins.
   for (const group of out) group.sort((a, b) => a.hi - a.lo - (b.hi - b.lo));
   return out;
+}
+
+/** Each value's JSON text, one after another in one buffer, with where each ends. */
+function jsonTexts(values: ReadonlyArray<string | null>): { userJson: Uint8Array; userJsonEnd: Int32Array } {
+  const texts = values.map((v) => JSON.stringify(v));
+  const userJsonEnd = new Int32Array(texts.length);
+  let end = 0;
+  texts.forEach((t, i) => (userJsonEnd[i] = end += Buffer.byteLength(t)));
+  const userJson = Buffer.alloc(end);
+  let at = 0;
+  for (const t of texts) at += userJson.write(t, at);
+  return { userJson: new Uint8Array(userJson.buffer, userJson.byteOffset, end), userJsonEnd };
 }
 
 function parsePrefixStrict(text: string) {

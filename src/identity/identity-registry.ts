@@ -1,4 +1,4 @@
-import type { FlowIdentifier, FlowIdentity, IdentityRefs } from '../flow/flow-identifier.js';
+import type { FlowIdentifier, FlowIdentity, IdentityColumns, IdentityRefs } from '../flow/flow-identifier.js';
 import type { IdentityMap } from './identity-map.js';
 import type { IdentityMatcherData } from './identity-matcher.js';
 
@@ -24,7 +24,7 @@ export class IdentityRegistry implements FlowIdentifier {
 
   /** What a replay's decoding thread needs to look flows up ahead: the map in force, as data. */
   ahead(): { generation: number; matcher: IdentityMatcherData } {
-    return { generation: this.generation, matcher: this.map.matcher.data() };
+    return { generation: this.generation, matcher: this.map.sharedMatcher };
   }
 
   /** Puts a new map in force for flows created from now on. */
@@ -39,5 +39,9 @@ export class IdentityRegistry implements FlowIdentifier {
 
   describe(generation: number, client: number, resource: number, out: FlowIdentity): void {
     this.generations[generation]!.describe(client, resource, out);
+  }
+
+  columns(generation: number): IdentityColumns | null {
+    return this.generations[generation]?.columns ?? null;
   }
 }
