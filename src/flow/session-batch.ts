@@ -207,7 +207,10 @@ export class SessionBatch {
     if (this.identifier === null) this.identifier = from.identifier;
     else if (from.identifier !== this.identifier) for (let i = start; i < start + count; i++) from.resolveRow(i);
     const at = this.length;
-    for (const { name, stride } of NUMERIC_COLUMNS) this[name].set(from[name].subarray(stride * start, stride * (start + count)), stride * at);
+    // Most or all of a batch into an empty one of the same size (the store takes the flow
+    // table's full batches so): one copy of the numeric buffer rather than one per column.
+    if (start === 0 && at === 0 && from.capacity === this.capacity && 2 * count >= this.capacity) this.numeric.set(from.numeric);
+    else for (const { name, stride } of NUMERIC_COLUMNS) this[name].set(from[name].subarray(stride * start, stride * (start + count)), stride * at);
     for (const name of NULLABLE_TEXT_COLUMNS) {
       const to = this[name];
       const src = from[name];
