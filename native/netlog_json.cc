@@ -43,10 +43,15 @@ constexpr double kStopFull = 1;    // the buffer has no room for the row
 constexpr double kStopRowJs = 2;   // the row is JavaScript's to write
 
 // As session-record.ts's PROTOCOLS, CONN_STATES and END_REASONS, with the keys around them.
-const char* const kProtocolField[] = {",\"protocol\":\"tcp\"", ",\"protocol\":\"udp\""};
+const char* const kProtocols[] = {"tcp", "udp"};
 const char* const kStates[] = {"S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"};
 const char* const kEndReasons[] = {"fin", "rst", "idle", "evicted", "shutdown", "capture-end"};
 const char kHistoryLetters[] = "SHADFRTG^";  // conn-state.ts's History order
+// TypeScript uses this addon only when these agree with its own (session-json.ts, layout()).
+template <size_t N>
+constexpr size_t Count(const char* const (&)[N]) {
+  return N;
+}
 
 char kDigitPairs[200];
 
@@ -236,8 +241,10 @@ bool Row(Out& o, const Batch& b, int i, const Identity& id) {
   if (!(startUs >= 0 && startUs < kMicrosExact)) return false;
   if (!Integer(o, std::floor(startUs / 1e6))) return false;
   const uint8_t protocol = b.Col<uint8_t>(kProtocol)[i];
-  if (protocol > 1) return false;
-  o.Str(kProtocolField[protocol]);
+  if (protocol >= Count(kProtocols)) return false;
+  o.Lit(",\"protocol\":\"");
+  o.Str(kProtocols[protocol]);
+  *o.p++ = '"';
   if (generation >= 0) {
     // As describe() gives them, the text as JSON.stringify writes it (IdentityJson's fragments).
     o.Lit(",\"siteResourceId\":");
@@ -283,7 +290,7 @@ bool Row(Out& o, const Batch& b, int i, const Identity& id) {
   o.Lit(",\"missedBytesRx\":");
   if (!Integer(o, b.Col<double>(kMissedRx)[i])) return false;
   const uint8_t state = b.Col<uint8_t>(kState)[i];
-  if (state >= sizeof(kStates) / sizeof(kStates[0])) return false;
+  if (state >= Count(kStates)) return false;
   o.Lit(",\"state\":\"");
   o.Str(kStates[state]);
   o.Lit("\",\"history\":\"");
@@ -301,7 +308,7 @@ bool Row(Out& o, const Batch& b, int i, const Identity& id) {
   if (reason == kStillOpen) {
     o.Lit("\",\"endReason\":null,\"sessionId\":\"");
   } else {
-    if (reason >= sizeof(kEndReasons) / sizeof(kEndReasons[0])) return false;
+    if (reason >= Count(kEndReasons)) return false;
     o.Lit("\",\"endReason\":\"");
     o.Str(kEndReasons[reason]);
     o.Lit("\",\"sessionId\":\"");
@@ -380,7 +387,24 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     kDigitPairs[2 * i + 1] = static_cast<char>('0' + i % 10);
   }
   exports.Set("encode", Napi::Function::New(env, Encode));
-  exports.Set("columns", Napi::Number::New(env, kColumns));
+  // What this code takes for granted about the batches and the record, for TypeScript to check.
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("columns", Napi::Number::New(env, kColumns));
+  layout.Set("historyMax", Napi::Number::New(env, kHistoryMax));
+  layout.Set("stillOpen", Napi::Number::New(env, kStillOpen));
+  layout.Set("rowIpv4", Napi::Number::New(env, kRowIpv4));
+  layout.Set("rowIpv6", Napi::Number::New(env, kRowIpv6));
+  layout.Set("microsExact", Napi::Number::New(env, kMicrosExact));
+  layout.Set("historyLetters", Napi::String::New(env, kHistoryLetters));
+  const auto names = [&](const char* const* list, size_t n) {
+    Napi::Array a = Napi::Array::New(env, n);
+    for (size_t i = 0; i < n; i++) a.Set(static_cast<uint32_t>(i), list[i]);
+    return a;
+  };
+  layout.Set("protocols", names(kProtocols, Count(kProtocols)));
+  layout.Set("states", names(kStates, Count(kStates)));
+  layout.Set("endReasons", names(kEndReasons, Count(kEndReasons)));
+  exports.Set("layout", layout);
   return exports;
 }
 

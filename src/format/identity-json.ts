@@ -4,8 +4,15 @@ import type { FlowIdentifier, FlowIdentity } from '../flow/flow-identifier.js';
 export const IdentityFragment = { Resource: 0, Client: 1 } as const;
 export type FragmentKind = (typeof IdentityFragment)[keyof typeof IdentityFragment];
 
+/** A map generation's text: [start, end) in the arena by position + 1 for each fragment kind (0: none; end 0: not made yet), and the org's. */
+interface GenerationText {
+  offsets: Int32Array[];
+  orgEnd: Uint8Array;
+}
+
 /**
- * JSON text of the identity fields for rows that hold their identity by reference (see
+ * The TypeScript writer's JSON text of the identity fields (the native writer reads a map's
+ * IdentityColumns instead), for rows that hold their identity by reference (see
  * SessionBatch), made once per org map generation, client and resource, so a row costs byte
  * copies instead of values read out of the org map and formatted. The text is
  * JSON.stringify's, keys included, so lines stay byte-equal to JSON.stringify(record):
@@ -22,24 +29,19 @@ export class IdentityJson {
   end = 0;
   private used = 0;
   private identifier: FlowIdentifier | null = null;
-  /** The generation the fields below describe. */
-  private generation = -1;
-  /** Per fragment kind, [start, end) pairs by position + 1 (0: none); end 0 = not made yet. */
-  private offsets: Int32Array[] = [];
-  private orgEnd: Uint8Array = new Uint8Array(0);
-  /** Earlier generations' offsets and org text, kept for rows of flows opened before a reload. */
-  private readonly kept: { offsets: Int32Array[]; orgEnd: Uint8Array }[] = [];
+  /** By map generation (rows of flows opened before a reload keep theirs). */
+  private generations: GenerationText[] = [];
   private readonly who: FlowIdentity = { orgId: null, siteId: null, clientId: null, userId: null, siteResourceId: null };
 
   /** Start in `arena` of the fragment (`end` is set too); `position` is -1 for none. */
   find(identifier: FlowIdentifier, generation: number, kind: FragmentKind, position: number): number {
-    if (generation !== this.generation || identifier !== this.identifier) this.use(identifier, generation);
-    let table = this.offsets[kind]!;
+    const offsets = this.of(identifier, generation).offsets;
+    let table = offsets[kind]!;
     const k = 2 * (position + 1);
     if (k + 1 >= table.length) {
       const grown = new Int32Array(Math.max(16, 2 * (k + 2)));
       grown.set(table);
-      this.offsets[kind] = table = grown;
+      offsets[kind] = table = grown;
     }
     if (table[k + 1] === 0) {
       const start = this.used;
@@ -53,29 +55,25 @@ export class IdentityJson {
 
   /** The org's fields and the row's end, for a row of `generation`. */
   orgAndEnd(identifier: FlowIdentifier, generation: number): Uint8Array {
-    if (generation !== this.generation || identifier !== this.identifier) this.use(identifier, generation);
-    return this.orgEnd;
+    return this.of(identifier, generation).orgEnd;
   }
 
-  /** Switches to `generation` of `identifier` (a new identifier starts over). */
-  private use(identifier: FlowIdentifier, generation: number): void {
+  /** The text of `generation` of `identifier`, made on first use (a new identifier starts over). */
+  private of(identifier: FlowIdentifier, generation: number): GenerationText {
     if (identifier !== this.identifier) {
       this.identifier = identifier;
-      this.kept.length = 0;
+      this.generations = [];
       this.used = 0;
-    } else this.kept[this.generation] = { offsets: this.offsets, orgEnd: this.orgEnd };
-    this.generation = generation;
-    const kept = this.kept[generation];
-    if (kept) {
-      this.offsets = kept.offsets;
-      this.orgEnd = kept.orgEnd;
-      return;
     }
-    this.offsets = [new Int32Array(0), new Int32Array(0)];
-    const who = this.who;
-    identifier.describe(generation, -1, -1, who);
-    // On-heap bytes like the encoder's other constants, so its copy routine sees one kind of array.
-    this.orgEnd = Uint8Array.from(Buffer.from(`","orgId":${JSON.stringify(who.orgId)},"siteId":${JSON.stringify(who.siteId)}}\n`, 'utf8'));
+    let made = this.generations[generation];
+    if (made === undefined) {
+      const who = this.who;
+      identifier.describe(generation, -1, -1, who);
+      // On-heap bytes like the encoder's other constants, so its copy routine sees one kind of array.
+      const orgEnd = Uint8Array.from(Buffer.from(`","orgId":${JSON.stringify(who.orgId)},"siteId":${JSON.stringify(who.siteId)}}\n`, 'utf8'));
+      this.generations[generation] = made = { offsets: [new Int32Array(0), new Int32Array(0)], orgEnd };
+    }
+    return made;
   }
 
   private text(identifier: FlowIdentifier, generation: number, kind: FragmentKind, position: number): string {

@@ -1,7 +1,12 @@
-import { NATIVE_COLUMNS, SessionBatch, STILL_OPEN } from '../flow/session-batch.js';
+import { History, historyLetter } from '../flow/conn-state.js';
+import { HISTORY_CODES, NATIVE_COLUMNS, ROW_IPV4, ROW_IPV6, SessionBatch, STILL_OPEN } from '../flow/session-batch.js';
 import { CONN_STATES, END_REASONS, PROTOCOLS } from '../flow/session-record.js';
 import { loadAddon } from '../native-addon.js';
 import { IdentityFragment, IdentityJson, type FragmentKind } from './identity-json.js';
+
+/** Largest time held as whole microseconds whose seconds text this writer makes itself: below
+ *  it a microsecond is wider than half a float64 step, so the text is exactly JavaScript's. */
+const MICROS_EXACT = 2 ** 32 * 1e6;
 
 /**
  * A map generation's ids as native/netlog_json.cc reads them (IdentityColumns), with the org's
@@ -12,11 +17,35 @@ type NativeIdentity = [clientIds: Float64Array, resourceIds: Float64Array, userJ
 /** native/netlog_json.cc: rows the flow table wrote, as this encoder writes them (see encode). */
 interface NativeJson {
   encode(numeric: Uint8Array, layout: Int32Array, from: number, to: number, out: Uint8Array, state: Float64Array, identity: NativeIdentity | null): number;
-  columns: number;
+  /** What the addon takes for granted; it is used only when all of it agrees with this code. */
+  layout: {
+    columns: number;
+    historyMax: number;
+    stillOpen: number;
+    rowIpv4: number;
+    rowIpv6: number;
+    microsExact: number;
+    historyLetters: string;
+    protocols: string[];
+    states: string[];
+    endReasons: string[];
+  };
 }
 const NATIVE_STOP_FULL = 1;
-const loaded = loadAddon<NativeJson>('netlog_json');
-const NATIVE_JSON = loaded && loaded.columns === NATIVE_COLUMNS ? loaded : null;
+const NATIVE_JSON = agreeing(loadAddon<NativeJson>('netlog_json'));
+
+/** The addon, if its batch layout and vocabulary are this code's (a stale build is not used). */
+function agreeing(addon: NativeJson | null): NativeJson | null {
+  const l = addon?.layout;
+  if (!l) return null;
+  const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const letters = Array.from({ length: l.historyLetters.length }, (_, e) => historyLetter(e, true)).join('');
+  const agrees =
+    l.columns === NATIVE_COLUMNS && l.historyMax === HISTORY_CODES && l.stillOpen === STILL_OPEN && l.rowIpv4 === ROW_IPV4 && l.rowIpv6 === ROW_IPV6 &&
+    l.microsExact === MICROS_EXACT && l.historyLetters === letters && l.historyLetters.length === Object.keys(History).length &&
+    same(l.protocols, PROTOCOLS) && same(l.states, CONN_STATES) && same(l.endReasons, END_REASONS);
+  return agrees ? addon : null;
+}
 
 /** Is the native row writer in use (built, and reading the columns SessionBatch lays out)? */
 export function nativeJsonLoaded(): boolean {
@@ -56,9 +85,6 @@ const NO_ORG_END = ascii('","orgId":null,"siteId":null}\n');
 const HEX = ascii('0123456789abcdef');
 /** "00" to "99": decimal digits are written two at a time. */
 const DIGIT_PAIRS = ascii(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''));
-/** Largest time held as whole microseconds whose seconds text this writer makes itself: below
- *  it a microsecond is wider than half a float64 step, so the text is exactly JavaScript's. */
-const MICROS_EXACT = 2 ** 32 * 1e6;
 const BUFFER_BYTES = 1 << 20;
 /** Buffers kept for reuse: a few writes in flight on a slow stream. */
 const SPARE_BUFFERS = 4;
