@@ -179,7 +179,7 @@ function seedMatcherData(): Promise<IdentityMatcherData[]> {
 
 /**
  * The same case decoded as a replay's decoding thread does with an org map: TypeScript, with
- * IdentityAhead.mark, and the addon, which looks flows up itself (native-identity.ts), must
+ * IdentityAhead.mark, and the addon, which looks flows up itself (flat-matcher.ts), must
  * write the same ring byte for byte. Skipped when the addon is not built.
  */
 async function checkLookAhead(input: Buffer, decoded: number): Promise<void> {

@@ -217,11 +217,11 @@ bool wantsLookUp(const Packet& k, int32_t* udpSeen, bool remember) {
   return true;
 }
 
-// An org map's look-ups, flattened by native-identity.ts flattenMatcher: offsets are indices
+// An org map's look-ups, flattened by src/identity/flat-matcher.ts flattenMatcher: offsets are indices
 // into the same int32 words. Each function below is its TypeScript namesake's arithmetic.
 struct Matcher {
   const int32_t* m;
-  // Words of a length table's description (native-identity.ts flattenMatcher): its cells,
+  // Words of a length table's description (src/identity/flat-matcher.ts flattenMatcher): its cells,
   // slot mask, shift, stride and four mask words.
   static constexpr int32_t TABLE_WORDS = 8;
 
@@ -400,7 +400,7 @@ inline void pushLookedUp(Ring& r, const Packet& k, double tsSec, double tsNsec, 
 // again); or a packet for the TypeScript decoder. The arrays are a PacketBatch's, the ring's
 // views, RingWriter's state (saveState) and the Decoder's counts, which it adds to; with an org
 // map, IdentityAhead's table of UDP 5-tuples and, to look up here rather than leave the
-// packets to TypeScript, its matcher flattened (native-identity.ts).
+// packets to TypeScript, its matcher flattened (src/identity/flat-matcher.ts).
 Napi::Value DecodeToRing(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 15 || !info[7].IsNumber() || !info[8].IsNumber()) {

@@ -8,12 +8,14 @@ import { IPPROTO_TCP, PacketInfo, TCP_SYN } from '../src/decode/packet-info.js';
 import { PresetIdentity, type FlowIdentity, type IdentityRefs } from '../src/flow/flow-identifier.js';
 import { FlowTracker } from '../src/flow/flow-tracker.js';
 import type { SessionRecord } from '../src/flow/session-record.js';
+import { flattenMatcher } from '../src/identity/flat-matcher.js';
 import { IdentityMap } from '../src/identity/identity-map.js';
 import type { Scope } from '../src/identity/identity-matcher.js';
 import { IdentityRegistry } from '../src/identity/identity-registry.js';
 import { maskWord, parsePrefix, type IpPrefix } from '../src/identity/ip-prefix.js';
 import { loadOrgMap, type OrgMap, type ResolvedResource } from '../src/identity/org-map.js';
 import { OrgMapWatcher } from '../src/identity/org-map-watcher.js';
+import { IdentityAhead } from '../src/replay/identity-ahead.js';
 import { replay } from '../src/replay/replay.js';
 import { FIXTURES, ROOT } from './helpers.js';
 
@@ -290,6 +292,17 @@ describe("new flows' identity looked up ahead by a replay's decoding thread", ()
     expect(users).toEqual(new Set(['user_bob', 'user_bob_v2']));
     expect(tracker.identifiedAhead).toBeGreaterThan(0);
     expect(tracker.identifiedAhead).toBeLessThan(out.length / 2);
+  });
+
+  it("is sent the map's tables flattened for the decoding addon once, at load, in shared memory", async () => {
+    const map = new IdentityMap(await loadOrgMap(join(FIXTURES, 'org-maps/site.json')), 'all');
+    const flat = map.sharedMatcher.flat!;
+    expect(flat.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Array.from(flat)).toEqual(Array.from(flattenMatcher(map.matcher.data())));
+    expect(new IdentityRegistry(map).ahead().matcher.flat).toBe(flat);
+    expect(new IdentityAhead(map.sharedMatcher).flattened).toBe(flat);
+    // Data without it (a matcher's plain data()) is flattened by the decoding thread itself.
+    expect(Array.from(new IdentityAhead(map.matcher.data()).flattened)).toEqual(Array.from(flat));
   });
 
   it("the flow table takes an answer from ahead only while the map it came from is in force", async () => {

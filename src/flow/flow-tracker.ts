@@ -62,6 +62,13 @@ const F_ENDED_RST = 32;
 
 const HISTORY_MAX = HISTORY_CODES; // 9 letters, each at most once per direction
 
+/** A flow's identity refs in FlowTracker.ids: four words (the fourth unused), so that a
+ *  slot's refs never straddle two cache lines. */
+const ID_WORDS = 4;
+const ID_GENERATION = 0;
+const ID_CLIENT = 1;
+const ID_RESOURCE = 2;
+
 /**
  * Turns decoded TCP/UDP packets into sessions. One flow per symmetric 5-tuple in FlowSlots;
  * TCP follows Zeek's endpoint states, counts payload bytes from sequence space and keeps Zeek's
@@ -104,11 +111,14 @@ export class FlowTracker {
   private historySeen = new Uint32Array(0);
   private history = new Uint8Array(0);
   private historyLength = new Uint8Array(0);
-  /** Identity refs of the flow: the org map generation (-1 out of scope, -2 no identifier) and
-   *  the client's and resource's positions in it. */
-  private idGeneration = new Int32Array(0);
-  private idClient = new Int32Array(0);
-  private idResource = new Int32Array(0);
+  /**
+   * Identity refs of the flow, ID_WORDS words a slot: the org map generation (-1 out of scope,
+   * -2 no identifier) and the client's and resource's positions in it. One array, not three:
+   * a flow's refs are written at its start and read at its end, long after, so each array was
+   * a cache miss of its own there (with a 100k map, create() took 17 ms more of a replay of
+   * the bench capture than without; scratch profiles).
+   */
+  private ids = new Int32Array(0);
   private readonly refs: IdentityRefs = { generation: 0, client: -1, resource: -1 };
   private readonly identifier: FlowIdentifier | undefined;
   private readonly ipv6Text = new Ipv6TextCache();
@@ -177,9 +187,7 @@ export class FlowTracker {
     this.historySeen = resized(this.historySeen, cap);
     this.history = resized(this.history, HISTORY_MAX * cap);
     this.historyLength = resized(this.historyLength, cap);
-    this.idGeneration = resized(this.idGeneration, cap);
-    this.idClient = resized(this.idClient, cap);
-    this.idResource = resized(this.idResource, cap);
+    this.ids = resized(this.ids, ID_WORDS * cap);
   }
 
   /** Accounts one decoded TCP or UDP packet captured at `tsSec` + `tsNsec`. */
@@ -334,7 +342,7 @@ export class FlowTracker {
     this.historyLength[s] = 0;
     if (flipped) this.addHistory(s, History.FLIPPED, true);
     if (this.identifier) this.identify(s, info, senderIsOrig);
-    else this.idGeneration[s] = -2;
+    else this.ids[ID_WORDS * s + ID_GENERATION] = -2;
     return s;
   }
 
@@ -355,9 +363,10 @@ export class FlowTracker {
     const preset = info.presetIdentity;
     if (preset !== PresetIdentity.NONE && this.aheadGeneration === this.identifier!.generation) {
       this.identifiedAhead++;
-      this.idGeneration[s] = preset === PresetIdentity.IN_SCOPE ? this.aheadGeneration : -1;
-      this.idClient[s] = info.presetClient;
-      this.idResource[s] = info.presetResource;
+      const at = ID_WORDS * s;
+      this.ids[at + ID_GENERATION] = preset === PresetIdentity.IN_SCOPE ? this.aheadGeneration : -1;
+      this.ids[at + ID_CLIENT] = info.presetClient;
+      this.ids[at + ID_RESOURCE] = info.presetResource;
       return;
     }
     const o = this.origin;
@@ -370,9 +379,10 @@ export class FlowTracker {
     const version = info.ipVersion === 6 ? 6 : 4;
     const refs = this.refs;
     const inScope = this.identifier!.identify(version, o, r, info.protocol === IPPROTO_TCP ? 'tcp' : 'udp', responderPort, refs);
-    this.idGeneration[s] = inScope ? refs.generation : -1;
-    this.idClient[s] = refs.client;
-    this.idResource[s] = refs.resource;
+    const at = ID_WORDS * s;
+    this.ids[at + ID_GENERATION] = inScope ? refs.generation : -1;
+    this.ids[at + ID_CLIENT] = refs.client;
+    this.ids[at + ID_RESOURCE] = refs.resource;
   }
 
   private tcpPacket(s: number, d: number, fromOrig: boolean, info: PacketInfo): void {
@@ -529,7 +539,7 @@ export class FlowTracker {
     one.identifier = this.batch.identifier;
     for (let list = 0; list < LISTS; list++) {
       for (let s = this.slots.listHead[list]!; s !== NIL; s = this.slots.listNext[s]!) {
-        if (this.idGeneration[s] === -1) continue;
+        if (this.ids[ID_WORDS * s + ID_GENERATION] === -1) continue;
         one.clear();
         this.writeRow(s, STILL_OPEN, one);
         out.push(one.record(0));
@@ -557,7 +567,7 @@ export class FlowTracker {
   /** The one place a flow ends: its row is written (or, out of scope, counted) and its slot freed. */
   private end(s: number, reason: EndReason): void {
     this.ended[reason]++;
-    if (this.idGeneration[s] !== -1) {
+    if (this.ids[ID_WORDS * s + ID_GENERATION] !== -1) {
       this.writeRow(s, END_REASON_CODE[reason], this.batch);
       if (this.batch.full) this.deliver();
     } else {
@@ -624,10 +634,12 @@ export class FlowTracker {
     batch.endReason[i] = reason;
     sessionId(firstUs, k, b, batch, i);
     // Identity by reference: resolved by whichever writer needs the values (see SessionBatch).
-    batch.idGeneration[i] = this.idGeneration[s]!;
-    batch.idClient[i] = this.idClient[s]!;
-    batch.idResource[i] = this.idResource[s]!;
-    if (this.idGeneration[s]! < 0) {
+    const at = ID_WORDS * s;
+    const generation = this.ids[at + ID_GENERATION]!;
+    batch.idGeneration[i] = generation;
+    batch.idClient[i] = this.ids[at + ID_CLIENT]!;
+    batch.idResource[i] = this.ids[at + ID_RESOURCE]!;
+    if (generation < 0) {
       batch.siteId[i] = NaN;
       batch.clientId[i] = NaN;
       batch.siteResourceId[i] = NaN;

@@ -1,4 +1,5 @@
 import type { IdentityRefs } from '../flow/flow-identifier.js';
+import { flattenMatcher } from './flat-matcher.js';
 import { PortSegments, PROTOCOL_INDEX, type PortSegmentsData } from './port-segments.js';
 import { PrefixTable, type PrefixTableData } from './prefix-table.js';
 
@@ -19,6 +20,9 @@ export interface IdentityMatcherData {
   cidrs: PrefixTableData;
   hostPorts: PortSegmentsData;
   cidrPorts: PortSegmentsData;
+  /** The same tables as one array in shared memory, as the decoding addon reads them
+   *  (flat-matcher.ts); sharedData() makes it, data() leaves it out. */
+  flat?: Int32Array;
 }
 
 /**
@@ -63,10 +67,12 @@ export class IdentityMatcher {
    * data() with every typed array copied into shared memory, so that posting it to a thread
    * shares it instead of copying it: made once per map, when it loads, and sent to each
    * replay's decoding thread (with a 100k map, the copy for each replay held up its start by
-   * about 5 ms on each side, scratch).
+   * about 5 ms on each side, scratch). With them the tables flattened for the decoding addon,
+   * likewise once.
    */
   sharedData(): IdentityMatcherData {
-    return shared(this.data());
+    const data = shared(this.data());
+    return { ...data, flat: flattenMatcher(data) };
   }
 
   /** The position of the client an originator address belongs to, or -1. */

@@ -3,7 +3,7 @@ import { PresetIdentity, type IdentityRefs } from '../flow/flow-identifier.js';
 import { senderIsOriginator } from '../flow/flow-origin.js';
 import { fmix } from '../flow/hash-mix.js';
 import { IdentityMatcher, type IdentityMatcherData } from '../identity/identity-matcher.js';
-import { flattenMatcher } from './native-identity.js';
+import { flattenMatcher } from '../identity/flat-matcher.js';
 
 /**
  * UDP 5-tuples remembered: 2^16 slots, one hash each. An overwritten slot costs one more
@@ -36,9 +36,10 @@ export class IdentityAhead {
     this.matcher = IdentityMatcher.from(data);
   }
 
-  /** The matcher as the decoding addon takes it (native-identity.ts), made on first use. */
+  /** The matcher as the decoding addon takes it (flat-matcher.ts): as the map made it, or
+   *  made here on first use when the data came without it. */
   get flattened(): Int32Array {
-    return (this.flat ??= flattenMatcher(this.data));
+    return (this.flat ??= this.data.flat ?? flattenMatcher(this.data));
   }
 
   /** Sets `info`'s preset identity: looked up for a packet likely to open a flow, else NONE. */

@@ -41,7 +41,7 @@ function decodeBinding(): DecodeBinding | null {
  * A replay's decoding thread with its fast path in C++ (native/netlog_decode.cc): a batch of
  * packets goes to the addon, which decodes the common shapes straight into the ring exactly as
  * Decoder and RingWriter.push would, and with an org map looks up the flows they likely open
- * as IdentityAhead.mark would (its matcher flattened: native-identity.ts); every packet it
+ * as IdentityAhead.mark would (its matcher flattened: flat-matcher.ts); every packet it
  * leaves (a fragment, an IPv6 extension chain, an IP length cut to the frame) is decoded here
  * by the TypeScript Decoder, marked and pushed, in its place, and the addon goes on after it.
  * The ring, the decoder's counters and the look-ups ahead come out the same as without the

@@ -1,7 +1,7 @@
-import type { IdentityMatcherData } from '../identity/identity-matcher.js';
-import { maskWord } from '../identity/ip-prefix.js';
-import type { PortSegmentsData } from '../identity/port-segments.js';
-import type { PrefixTableData } from '../identity/prefix-table.js';
+import type { IdentityMatcherData } from './identity-matcher.js';
+import { maskWord } from './ip-prefix.js';
+import type { PortSegmentsData } from './port-segments.js';
+import type { PrefixTableData } from './prefix-table.js';
 
 /** Scope as the addon numbers it. */
 const SCOPE_CODE = { resources: 0, clients: 1, all: 2 } as const;
@@ -17,9 +17,11 @@ const SCOPE_CODE = { resources: 0, clients: 1, all: 2 } as const;
  *   table (IPv4 ones first, longest first, as PrefixTable probes them): offset of its cells,
  *   slot mask, shift, stride, and its prefix mask word by word.
  *   Port segments: offset of `groupStart`, offset of `segments`.
- * The cells and segments are copied in once, when a decoding thread starts with a map.
+ * The cells and segments are copied in once, when the map loads (IdentityMatcher.sharedData),
+ * into shared memory that each replay's decoding thread is sent; made by each decoding thread
+ * as it started, the copy held up its first packets by about 5 ms (scratch).
  */
-export function flattenMatcher(d: IdentityMatcherData): Int32Array {
+export function flattenMatcher(d: Omit<IdentityMatcherData, 'flat'>): Int32Array {
   const header: number[] = new Array(7).fill(0);
   const pool: Int32Array[] = [];
   let poolWords = 0;
@@ -61,7 +63,7 @@ export function flattenMatcher(d: IdentityMatcherData): Int32Array {
   header[5] = portSegments(d.hostPorts);
   header[6] = portSegments(d.cidrPorts);
   for (const at of poolRefs) header[at] += header.length;
-  const out = new Int32Array(header.length + poolWords);
+  const out = new Int32Array(new SharedArrayBuffer(4 * (header.length + poolWords)));
   out.set(header);
   let at = header.length;
   for (const data of pool) {
