@@ -1,4 +1,3 @@
-import { formatEndpoint, Ipv6TextCache } from '../decode/address.js';
 import { Fragment, IPPROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type PacketInfo } from '../decode/packet-info.js';
 import { NetlogError } from '../errors.js';
 import { Endpoint, History, tcpConnState, udpConnState } from './conn-state.js';
@@ -121,7 +120,6 @@ export class FlowTracker {
   private ids = new Int32Array(0);
   private readonly refs: IdentityRefs = { generation: 0, client: -1, resource: -1 };
   private readonly identifier: FlowIdentifier | undefined;
-  private readonly ipv6Text = new Ipv6TextCache();
   private readonly origin = [0, 0, 0, 0];
   private readonly responder = [0, 0, 0, 0];
   /** Sessions that ended out of scope: counted, never recorded. */
@@ -579,7 +577,7 @@ export class FlowTracker {
 
   /**
    * Flow `s` as the next row of `batch`; `reason` is an END_REASONS index, or STILL_OPEN.
-   * Numbers only, except the history (shared strings) and an IPv6 endpoint's text.
+   * Numbers only, except the history (shared strings).
    */
   private writeRow(s: number, reason: number, batch: SessionBatch): void {
     const i = batch.length++;
@@ -596,13 +594,11 @@ export class FlowTracker {
       batch.rowKind[i] = ROW_IPV6;
       batch.sourceIp4[i] = 0;
       batch.destIp4[i] = 0;
+      // Their text is made by whoever needs it (SessionBatch.resolveText).
       for (let w = 0; w < 4; w++) {
         batch.sourceIp6[4 * i + w] = k[o + w]!;
         batch.destIp6[4 * i + w] = k[r + w]!;
       }
-      const v6 = this.ipv6Text;
-      batch.sourceText[i] = formatEndpoint(v6.text(k[o]!, k[o + 1]!, k[o + 2]!, k[o + 3]!), batch.sourcePort[i]!);
-      batch.destText[i] = formatEndpoint(v6.text(k[r]!, k[r + 1]!, k[r + 2]!, k[r + 3]!), batch.destPort[i]!);
     } else {
       batch.rowKind[i] = ROW_IPV4;
       batch.sourceIp4[i] = k[o]!;

@@ -1,4 +1,4 @@
-import { formatEndpoint, formatIpv4 } from '../decode/address.js';
+import { formatEndpoint, formatIpv4, Ipv6TextCache } from '../decode/address.js';
 import type { FlowIdentifier, FlowIdentity } from './flow-identifier.js';
 import { CONN_STATES, END_REASONS, PROTOCOLS, type SessionRecord } from './session-record.js';
 
@@ -20,9 +20,11 @@ export function hex32(h: number): string {
  * lines, DuckDB's vectors) read numbers straight from the arrays.
  *
  * Numbers are float64 (exact integers up to 2^53), null as NaN. Codes index PROTOCOLS,
- * CONN_STATES and END_REASONS. An IPv4 endpoint is held as its address word and port, and its
- * text is made only by whoever needs it; an IPv6 endpoint (rare on a tunnel) and rows made from
- * records keep their text in `sourceText`/`destText`. Likewise the session id is two hash
+ * CONN_STATES and END_REASONS. An endpoint the flow table writes is held as its address word
+ * (IPv4) or four words (IPv6) and port, and its text is made only by whoever needs it: the
+ * native JSON writer writes it from the words, and resolveText() puts an IPv6 endpoint's text
+ * in `sourceText`/`destText` for the others. Rows made from records keep their text there.
+ * Likewise the session id is two hash
  * words, or text in `sessionIdText`. Pangolin's `timestamp` and `duration` are not held: they
  * follow from startUs and endUs, for every writer the same way.
  *
@@ -116,6 +118,7 @@ export class SessionBatch {
   /** The row as a SessionRecord (for the text formats, the live view and tests). */
   record(i: number): SessionRecord {
     this.resolveRow(i);
+    this.resolveText(i);
     const startUs = this.startUs[i]!;
     const endUs = this.endUs[i]!;
     const reason = this.endReason[i]!;
@@ -186,6 +189,26 @@ export class SessionBatch {
     for (let i = 0; i < this.length; i++) this.resolveRow(i);
   }
 
+  /** Puts the text of every IPv6 endpoint held as words in `sourceText`/`destText`. */
+  resolveTexts(): void {
+    for (let i = 0; i < this.length; i++) this.resolveText(i);
+  }
+
+  /**
+   * Row `i`'s IPv6 endpoints as text, if the flow table left them as words. Made here rather
+   * than by the flow table for every IPv6 session: a replay to JSON lines never reads it (the
+   * native writer writes the words), and on the flow table's thread it took ~40 ms of a
+   * replay of the bench capture (a fifth of its sessions IPv6; scratch profiles).
+   */
+  resolveText(i: number): void {
+    if (this.rowKind[i] !== ROW_IPV6 || this.sourceText[i] !== null) return;
+    const s = this.sourceIp6;
+    const d = this.destIp6;
+    const k = 4 * i;
+    this.sourceText[i] = formatEndpoint(IPV6_TEXT.text(s[k]!, s[k + 1]!, s[k + 2]!, s[k + 3]!), this.sourcePort[i]!);
+    this.destText[i] = formatEndpoint(IPV6_TEXT.text(d[k]!, d[k + 1]!, d[k + 2]!, d[k + 3]!), this.destPort[i]!);
+  }
+
   private resolveRow(i: number): void {
     const generation = this.idGeneration[i]!;
     if (generation < 0) return;
@@ -197,7 +220,9 @@ export class SessionBatch {
     this.userId[i] = who.userId;
     this.siteResourceId[i] = who.siteResourceId ?? NaN;
     this.idGeneration[i] = -1;
-    // Its identity is text in strings now, which only the JavaScript writer reads.
+    // Its identity is text in strings now, which only the JavaScript writer reads; so are its
+    // endpoints (it can no longer say it has words).
+    this.resolveText(i);
     this.rowKind[i] = ROW_TEXT;
   }
 
@@ -273,6 +298,8 @@ export const NATIVE_COLUMNS = NATIVE_ORDER.length;
 const NULLABLE_TEXT_COLUMNS: readonly NullableTextColumn[] = ['userId', 'sourceText', 'destText', 'sessionIdText', 'orgId'];
 
 /** Scratch for resolveRow: describe() fills it, nothing is allocated per row. */
+/** IPv6 text for resolveText: a tunnel's sessions come from few addresses. */
+const IPV6_TEXT = new Ipv6TextCache();
 const RESOLVED: FlowIdentity = { orgId: null, siteId: null, clientId: null, userId: null, siteResourceId: null };
 
 function orNull(n: number): number | null {

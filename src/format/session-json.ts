@@ -211,6 +211,7 @@ export class JsonLineEncoder {
       this.text(b.userId[i]!);
     }
     this.bytes(KEY.sourceAddr);
+    b.resolveText(i);
     this.endpoint(b.sourceText[i]!, b.sourceIp4[i]!, b.sourcePort[i]!);
     this.bytes(KEY.destAddr);
     this.endpoint(b.destText[i]!, b.destIp4[i]!, b.destPort[i]!);

@@ -101,7 +101,7 @@ export const MIGRATE_SESSIONS_TABLE = [
 ];
 
 type Kind = 'double' | 'u32' | 'u16' | 'enum' | 'text' | 'code';
-type BatchColumn = Exclude<keyof SessionBatch, 'length' | 'capacity' | 'full' | 'record' | 'records' | 'pushRecord' | 'pushRows' | 'clear' | 'resolveIdentity' | 'identifier'>;
+type BatchColumn = Exclude<keyof SessionBatch, 'length' | 'capacity' | 'full' | 'record' | 'records' | 'pushRecord' | 'pushRows' | 'clear' | 'resolveIdentity' | 'resolveTexts' | 'resolveText' | 'identifier'>;
 
 interface StagedColumn {
   /** A SessionBatch column, or the history's code (HistoryCodes), filled with the history. */
@@ -259,6 +259,7 @@ const MAX_HISTORY_CODES = 1024;
  */
 export function fillStagedChunk(chunk: DataChunk, b: SessionBatch, validity: Uint8Array, codes: Uint32Array, histories: HistoryCodes | null): void {
   b.resolveIdentity();
+  b.resolveTexts();
   const rows = b.length;
   if (rows > BATCH_ROWS) throw new Error(`a batch of ${rows} rows is more than a chunk holds`);
   const bits = validity;
