@@ -2,16 +2,20 @@
 //
 // FlowTracker (src/flow/flow-tracker.ts) is the flow table and the reference: it creates and
 // ends flows, sweeps idle ones, evicts, looks up identity and writes session rows. This file
-// takes every packet that does none of that, which is nearly every packet of a flow already
-// in the table: it follows the packet's TCP state (handshake, data in sequence space, FIN,
-// RST) or counts the UDP datagram, in FlowTracker's own typed arrays, exactly as
-// FlowTracker.packet and packetRun would (the same arithmetic in the same order). It stops at
-// the first packet that opens a flow, finds its flow idle past the timeout, starts a new
-// connection on a 4-tuple, or falls on an expiry sweep; FlowTracker handles that one, and the
-// call after goes on from the next. The sessions of a replay are the same with and without it
-// (test/native-flow.test.ts, field by field over the fixtures and the corpora). Why it exists:
-// with the decoding addon the flow table's thread sets a replay's pace, and its per-packet
-// JavaScript was most of that thread's time.
+// takes every packet that neither ends a flow nor needs the table to grow, evict or look an
+// identity up, which is nearly every packet: it follows the packet's TCP state (handshake,
+// data in sequence space, FIN, RST) or counts the UDP datagram, in FlowTracker's own typed
+// arrays, exactly as FlowTracker.packet and packetRun would (the same arithmetic in the same
+// order), and creates a new flow as FlowTracker.create would when the table has a free slot
+// and the flow's identity is none or came with the packet (looked up ahead). It stops at a
+// packet whose flow is idle past the timeout, that starts a new connection on a 4-tuple, that
+// opens a flow it may not create, or that falls on an expiry sweep; FlowTracker handles that
+// one, and the call after goes on from the next. The sessions of a replay are the same with
+// and without it (test/native-flow.test.ts, field by field over the fixtures and the
+// corpora). Why it exists: with the decoding addon the flow table's thread sets a replay's
+// pace, and its per-packet JavaScript was most of that thread's time; and once the packets of
+// known flows were here, the way back to JavaScript for each new flow (a quarter of a million
+// in the bench capture) was most of what JavaScript still did per packet.
 #include <napi.h>
 #include "ring_layout.h"
 #include "typed_array.h"
@@ -55,11 +59,34 @@ constexpr int H_RETRANSMIT = 6;
 constexpr int H_FIN = 4;
 constexpr int H_RST = 5;
 constexpr int H_GAP = 7;
+constexpr int H_FLIPPED = 8;
+// flow-identifier.ts PresetIdentity, in the meta word's two top bits.
+constexpr uint32_t PRESET_IN_SCOPE = 1;
 // packet-info.ts Fragment.LATER.
 constexpr uint32_t FRAGMENT_LATER = 2;
 
-// FlowTracker's clock, shared through a Float64Array (FlowTracker.saveClock / loadClock).
-enum Clock { C_NOW_US, C_NEXT_SWEEP_US, C_LAST_SLOT, C_TAKEN, CLOCK_WORDS };
+// FlowTracker's clock and the table's counters, shared through a Float64Array
+// (FlowTracker.saveClock / loadClock): the free slots' stack top and the flows open, how new
+// flows get their identity (IdMode) and the generation of the look-ups ahead, the flows that
+// took one.
+enum Clock {
+  C_NOW_US,
+  C_NEXT_SWEEP_US,
+  C_LAST_SLOT,
+  C_TAKEN,
+  C_FREE_TOP,
+  C_COUNT,
+  C_ID_MODE,
+  C_AHEAD_GENERATION,
+  C_IDENTIFIED_AHEAD,
+  CLOCK_WORDS
+};
+// How a flow created here gets its identity (FlowTracker.create and identify): none (no
+// identifier: generation -2); from the packet, looked up ahead for the generation in force
+// (else FlowTracker creates the flow and looks it up); or never here (FlowTracker creates it).
+enum IdMode { ID_NONE = 0, ID_AHEAD = 1, ID_TRACKER = 2 };
+// FlowTracker.ids: four words a flow, generation, client, resource.
+constexpr uint32_t ID_WORDS = 4;
 
 /** FlowTracker's and FlowSlots' arrays, as registered after each growth of the table. */
 struct Table {
@@ -87,6 +114,10 @@ struct Table {
   uint32_t* historySeen;
   uint8_t* history;
   uint8_t* historyLength;
+  double* firstUs;
+  int32_t* ids;
+  int32_t* freeStack;
+  double maxFlows;
   double timeoutUs[4];
 };
 
@@ -246,7 +277,17 @@ inline int listFor(const Table& t, int32_t s) {
   return isEstablished(t.endpoint[2 * s]) && isEstablished(t.endpoint[2 * s + 1]) ? LIST_TCP_ESTABLISHED : LIST_TCP_TRANSIENT;
 }
 
-// FlowSlots.touch, unlink and pushHead.
+// FlowSlots.pushHead.
+inline void pushHead(Table& t, int32_t s, int list) {
+  const int32_t head = t.listHead[list];
+  t.listPrev[s] = NIL;
+  t.listNext[s] = head;
+  if (head != NIL) t.listPrev[head] = s;
+  else t.listTail[list] = s;
+  t.listHead[list] = s;
+}
+
+// FlowSlots.touch and unlink.
 void touch(Table& t, int32_t s, int list) {
   if (t.listHead[list] == s) return;
   const int old = t.listOf[s];
@@ -257,12 +298,64 @@ void touch(Table& t, int32_t s, int list) {
   if (next != NIL) t.listPrev[next] = prev;
   else t.listTail[old] = prev;
   t.listOf[s] = uint8_t(list);
-  const int32_t head = t.listHead[list];
-  t.listPrev[s] = NIL;
-  t.listNext[s] = head;
-  if (head != NIL) t.listPrev[head] = s;
-  else t.listTail[list] = s;
-  t.listHead[list] = s;
+  pushHead(t, s, list);
+}
+
+// flow-origin.ts senderIsOriginator.
+inline bool senderIsOriginator(const Packet& k) {
+  if (k.protocol == IPPROTO_TCP && (k.tcpFlags & TCP_SYN) != 0) return (k.tcpFlags & TCP_ACK) == 0;
+  const bool looksLikeService = k.srcPort < 1024 && (k.dstPort >= 1024 || k.srcPort < k.dstPort);
+  return !looksLikeService;
+}
+
+// FlowTracker.create with FlowSlots.allocate, for a new flow that needs neither an eviction
+// (the table full), nor a growth (no free slot), nor a look-up of its identity: the slot, or
+// NIL when FlowTracker must create it. `w` is the packet's ring words (its preset identity).
+int32_t create(Table& t, double* clock, const uint32_t* probe, int32_t h, const Packet& k, bool srcLow, double now, const uint32_t* w) {
+  const double freeTop = clock[C_FREE_TOP];
+  if (clock[C_COUNT] >= t.maxFlows || freeTop == 0) return NIL;
+  const uint32_t preset = w[11] >> PRESET_SHIFT;
+  const int mode = int(clock[C_ID_MODE]);
+  if (mode == ID_TRACKER || (mode == ID_AHEAD && preset == 0)) return NIL;
+  const int32_t s = t.freeStack[int32_t(freeTop) - 1];
+  clock[C_FREE_TOP] = freeTop - 1;
+  clock[C_COUNT] += 1;
+  const bool tcp = k.protocol == IPPROTO_TCP;
+  const int list = tcp ? LIST_TCP_TRANSIENT : LIST_UDP;
+  uint32_t* key = t.key + size_t(s) * KEY_WORDS;
+  for (uint32_t j = 0; j < KEY_WORDS; j++) key[j] = probe[j];
+  t.hash[s] = h;
+  const int32_t bucket = h & t.bucketMask;
+  t.chainNext[s] = t.buckets[bucket];
+  t.buckets[bucket] = s;
+  t.listOf[s] = uint8_t(list);
+  pushHead(t, s, list);
+  const bool senderIsOrig = senderIsOriginator(k);
+  t.flags[s] = uint8_t((tcp ? F_TCP : 0) | (senderIsOrig == srcLow ? 0 : F_ORIG_IS_HI));
+  t.firstUs[s] = now;
+  t.lastUs[s] = now;
+  for (int32_t d = 2 * s; d < 2 * s + 2; d++) {
+    t.packets[d] = 0;
+    t.bytes[d] = 0;
+    t.missed[d] = 0;
+    t.holeStart[d] = 0;
+    t.holeEnd[d] = 0;
+    t.seqBase[d] = 0;
+    t.endpoint[d] = EP_INACTIVE;
+  }
+  t.historySeen[s] = 0;
+  t.historyLength[s] = 0;
+  if (!senderIsOrig) addHistory(t, s, H_FLIPPED, true);
+  int32_t* ids = t.ids + size_t(s) * ID_WORDS;
+  if (mode == ID_NONE) {
+    ids[0] = -2;
+  } else {
+    clock[C_IDENTIFIED_AHEAD] += 1;
+    ids[0] = preset == PRESET_IN_SCOPE ? int32_t(clock[C_AHEAD_GENERATION]) : -1;
+    ids[1] = int32_t(w[PRESET_CLIENT]);
+    ids[2] = int32_t(w[PRESET_RESOURCE]);
+  }
+  return s;
 }
 
 inline double packetUs(const double* ts, size_t p) { return ts[2 * p] * 1e6 + std::floor(ts[2 * p + 1] / 1000); }
@@ -292,7 +385,7 @@ Napi::Value Register(const Napi::CallbackInfo& info) {
   auto* r = new Registration();
   const char* arrays[] = {"key", "hash", "chainNext", "buckets", "listPrev", "listNext", "listOf", "listHead", "listTail", "flags", "lastUs",
                           "packets", "bytes", "missed", "holeStart", "holeEnd", "seqBase", "endpoint", "historySeen", "history", "historyLength", "timeoutUs",
-                          "ringTs", "ringWords", "clock"};
+                          "firstUs", "ids", "freeStack", "ringTs", "ringWords", "clock"};
   for (const char* name : arrays) {
     Napi::Value v = o.Get(name);
     if (!v.IsTypedArray()) {
@@ -326,6 +419,10 @@ Napi::Value Register(const Napi::CallbackInfo& info) {
   t.historySeen = Data<uint32_t>(o.Get("historySeen"));
   t.history = Data<uint8_t>(o.Get("history"));
   t.historyLength = Data<uint8_t>(o.Get("historyLength"));
+  t.firstUs = Data<double>(o.Get("firstUs"));
+  t.ids = Data<int32_t>(o.Get("ids"));
+  t.freeStack = Data<int32_t>(o.Get("freeStack"));
+  t.maxFlows = o.Get("maxFlows").As<Napi::Number>().DoubleValue();
   const double* timeouts = Data<double>(o.Get("timeoutUs"));
   for (int i = 0; i < 4; i++) t.timeoutUs[i] = timeouts[i];
   r->ringTs = Data<double>(o.Get("ringTs"));
@@ -396,10 +493,20 @@ Napi::Value Track(const Napi::CallbackInfo& info) {
     probe[9] = (k.version << 8) | k.protocol;
     if (t.capacity == 0) break;  // no flow yet
     int32_t s = lastSlot;
-    if (s == NIL || !holds(t, s, probe)) s = find(t, probe, hashKey(probe));
-    // A new flow, one idle past its timeout, or a new connection on the 4-tuple: FlowTracker's.
-    if (s == NIL || now - t.lastUs[s] > t.timeoutUs[t.listOf[s]]) break;
-    if (tcp && (k.tcpFlags & (TCP_SYN | TCP_ACK)) == TCP_SYN && startsNewConnection(t, s, k, srcLow)) break;
+    bool created = false;
+    if (s == NIL || !holds(t, s, probe)) {
+      const int32_t h = hashKey(probe);
+      s = find(t, probe, h);
+      if (s == NIL) {
+        // A new flow: created here unless FlowTracker must (see create).
+        s = create(t, clock, probe, h, k, srcLow, now, w);
+        if (s == NIL) break;
+        created = true;
+      }
+    }
+    // A flow idle past its timeout, or a new connection on its 4-tuple: FlowTracker ends it.
+    if (!created && now - t.lastUs[s] > t.timeoutUs[t.listOf[s]]) break;
+    if (!created && tcp && (k.tcpFlags & (TCP_SYN | TCP_ACK)) == TCP_SYN && startsNewConnection(t, s, k, srcLow)) break;
     lastSlot = s;
     const bool fromOrig = srcLow == ((t.flags[s] & F_ORIG_IS_HI) == 0);
     const int32_t d = 2 * s + (fromOrig ? 0 : 1);
@@ -463,6 +570,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   layout.Set("keyWords", KEY_WORDS);
   layout.Set("historyMax", HISTORY_MAX);
   layout.Set("clockWords", uint32_t(CLOCK_WORDS));
+  layout.Set("idWords", ID_WORDS);
   exports.Set("layout", layout);
   return exports;
 }

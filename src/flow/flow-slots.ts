@@ -25,9 +25,10 @@ export class FlowSlots {
   listOf = new Uint8Array(0);
   readonly listHead: Int32Array;
   readonly listTail: Int32Array;
-  /** Free slots below `capacity`, as a stack. */
-  private freeStack = new Int32Array(0);
-  private freeTop = 0;
+  /** Free slots below `capacity`, as a stack (a replay's fast path takes from it too:
+   *  src/replay/native-flow.ts). */
+  freeStack = new Int32Array(0);
+  freeTop = 0;
   private readonly initialCapacity: number;
 
   /**

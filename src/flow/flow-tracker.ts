@@ -63,7 +63,7 @@ const HISTORY_MAX = HISTORY_CODES; // 9 letters, each at most once per direction
 
 /** A flow's identity refs in FlowTracker.ids: four words (the fourth unused), so that a
  *  slot's refs never straddle two cache lines. */
-const ID_WORDS = 4;
+export const ID_WORDS = 4;
 const ID_GENERATION = 0;
 const ID_CLIENT = 1;
 const ID_RESOURCE = 2;
@@ -278,26 +278,40 @@ export class FlowTracker {
    * Valid until `layout` changes.
    */
   fastPathArrays() {
-    const { capacity, key, hash, chainNext, buckets, bucketMask, listPrev, listNext, listOf, listHead, listTail } = this.slots;
+    const { capacity, key, hash, chainNext, buckets, bucketMask, listPrev, listNext, listOf, listHead, listTail, freeStack, maxFlows } = this.slots;
     return {
-      capacity, key, hash, chainNext, buckets, bucketMask, listPrev, listNext, listOf, listHead, listTail,
-      flags: this.flags, lastUs: this.lastUs, packets: this.packets, bytes: this.bytes, missed: this.missed,
+      capacity, key, hash, chainNext, buckets, bucketMask, listPrev, listNext, listOf, listHead, listTail, freeStack, maxFlows,
+      flags: this.flags, firstUs: this.firstUs, lastUs: this.lastUs, packets: this.packets, bytes: this.bytes, missed: this.missed,
       holeStart: this.holeStart, holeEnd: this.holeEnd, seqBase: this.seqBase, endpoint: this.endpoint,
-      historySeen: this.historySeen, history: this.history, historyLength: this.historyLength, timeoutUs: this.timeoutUs,
+      historySeen: this.historySeen, history: this.history, historyLength: this.historyLength, ids: this.ids, timeoutUs: this.timeoutUs,
     };
   }
 
-  /** The clock and the last packet's flow into `c` for the fast path: nowUs, nextSweepUs, lastSlot. */
+  /**
+   * Into `c`, for the fast path (CLOCK_WORDS words, native/netlog_flow.cc Clock): nowUs,
+   * nextSweepUs and the last packet's flow (word 3 is the fast path's own), the free slots'
+   * stack top and the flows open, how a flow it creates gets its identity (0: no identifier;
+   * 1: from a look-up ahead of `aheadGeneration` if the packet carries one, the generation in
+   * force; 2: never, FlowTracker creates every flow) and that generation, and identifiedAhead.
+   */
   saveClock(c: Float64Array): void {
     c[0] = this.nowUs;
     c[1] = this.nextSweepUs;
     c[2] = this.lastSlot;
+    c[4] = this.slots.freeTop;
+    c[5] = this.slots.count;
+    c[6] = this.identifier === undefined ? 0 : this.aheadGeneration === this.identifier.generation ? 1 : 2;
+    c[7] = this.aheadGeneration;
+    c[8] = this.identifiedAhead;
   }
 
-  /** What the fast path moved on: the clock and the last packet's flow. */
+  /** What the fast path moved on: the clock, the last packet's flow, the flows it created. */
   loadClock(c: Float64Array): void {
     this.nowUs = c[0]!;
     this.lastSlot = c[2]!;
+    this.slots.freeTop = c[4]!;
+    this.slots.count = c[5]!;
+    this.identifiedAhead = c[8]!;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { FlowTracker } from '../flow/flow-tracker.js';
+import { ID_WORDS, type FlowTracker } from '../flow/flow-tracker.js';
 import { KEY_WORDS } from '../flow/flow-slots.js';
 import { loadAddon } from '../native-addon.js';
 import { WORDS, type RingReader } from './decoded-ring.js';
@@ -7,12 +7,12 @@ interface FlowBinding {
   register(arrays: ReturnType<FlowTracker['fastPathArrays']> & { ringTs: Float64Array; ringWords: Uint32Array; clock: Float64Array }): unknown;
   track(handle: unknown, slotBase: number, from: number, to: number): number;
   unregister(handle: unknown): void;
-  layout: { words: number; keyWords: number; historyMax: number; clockWords: number };
+  layout: { words: number; keyWords: number; historyMax: number; clockWords: number; idWords: number };
 }
 
 /** FlowTracker's HISTORY_MAX and the clock's words (saveClock, loadClock, and the count taken). */
 const HISTORY_MAX = 18;
-const CLOCK_WORDS = 4;
+const CLOCK_WORDS = 9;
 const TAKEN = 3;
 
 let binding: FlowBinding | null | undefined;
@@ -22,17 +22,18 @@ function flowBinding(): FlowBinding | null {
   if (binding !== undefined) return binding;
   const b = loadAddon<FlowBinding>('netlog_flow');
   const l = b?.layout;
-  binding = l && l.words === WORDS && l.keyWords === KEY_WORDS && l.historyMax === HISTORY_MAX && l.clockWords === CLOCK_WORDS ? b : null;
+  binding = l && l.words === WORDS && l.keyWords === KEY_WORDS && l.historyMax === HISTORY_MAX && l.clockWords === CLOCK_WORDS && l.idWords === ID_WORDS ? b : null;
   return binding;
 }
 
 /**
  * A replay's flow table with its fast path in C++ (native/netlog_flow.cc): the packets of a
- * ring slot go to the addon, which takes every one that neither opens nor ends a flow (nor
- * falls on an expiry sweep) and updates FlowTracker's own arrays exactly as packet() and
- * packetRun() would; at any other packet it stops, FlowTracker handles that one, and the
- * addon goes on after it. FlowTracker stays the flow table: it creates, ends, sweeps, evicts,
- * looks up identity and writes every session row.
+ * ring slot go to the addon, which takes every one that does not end a flow (nor falls on an
+ * expiry sweep) and updates FlowTracker's own arrays exactly as packet() and packetRun()
+ * would, creating new flows as create() would while the table has a free slot and a flow's
+ * identity is none or came with its packet; at any other packet it stops, FlowTracker handles
+ * that one, and the addon goes on after it. FlowTracker stays the flow table: it grows,
+ * ends, sweeps, evicts, looks identity up and writes every session row.
  */
 export class NativeFlowPath {
   private readonly clock = new Float64Array(CLOCK_WORDS);
