@@ -2,18 +2,26 @@
  * End-to-end replay in its own process: read → decode → flow table → JSON lines to /dev/null,
  * through the same SessionWriter the CLI uses; with an org map (scope all), identity too.
  * Decoding runs on a worker thread, as in `netlog replay`, unless --single-thread is given.
- *   node dist/bench/replay-case.js FILE [ORG_MAP] [--single-thread]
+ * As `netlog replay` does (src/cli/main.ts, prestart.ts), the decoding thread is started
+ * before the rest loads, so its start-up overlaps the loading; --cold-worker starts it at the
+ * replay() call instead, as a program calling replay() without prestarting gets it. The clock
+ * runs from the replay() call to its end.
+ *   node dist/bench/replay-case.js FILE [ORG_MAP] [--single-thread] [--cold-worker]
  */
-import { createWriteStream } from 'node:fs';
-import { SessionWriter } from '../src/cli/session-writer.js';
-import { IdentityMap } from '../src/identity/identity-map.js';
-import { IdentityRegistry } from '../src/identity/identity-registry.js';
-import { loadOrgMap } from '../src/identity/org-map.js';
-import { replay } from '../src/replay/replay.js';
+import { prestartDecodeWorker } from '../src/replay/prestart.js';
 
 const args = process.argv.slice(2);
 const parallel = !args.includes('--single-thread');
-const [file, orgMap] = args.filter((a) => a !== '--single-thread') as [string, string | undefined];
+if (parallel && !args.includes('--cold-worker')) prestartDecodeWorker();
+const [file, orgMap] = args.filter((a) => !a.startsWith('--')) as [string, string | undefined];
+
+const { createWriteStream } = await import('node:fs');
+const { SessionWriter } = await import('../src/cli/session-writer.js');
+const { IdentityMap } = await import('../src/identity/identity-map.js');
+const { IdentityRegistry } = await import('../src/identity/identity-registry.js');
+const { loadOrgMap } = await import('../src/identity/org-map.js');
+const { replay } = await import('../src/replay/replay.js');
+
 const identifier = orgMap ? new IdentityRegistry(new IdentityMap(await loadOrgMap(orgMap), 'all')) : undefined;
 const out = createWriteStream('/dev/null');
 const writer = new SessionWriter(out, 'jsonl');
