@@ -217,6 +217,15 @@ bool wantsLookUp(const Packet& k, int32_t* udpSeen, bool remember) {
   return true;
 }
 
+// A prefetch the compiler keeps (GCC drops a __builtin_prefetch whose loop has no other effect).
+inline void prefetch(const void* p) {
+#if defined(__x86_64__) || defined(__i386__)
+  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p);
+#endif
+}
+
 // An org map's look-ups, flattened by src/identity/flat-matcher.ts flattenMatcher: offsets are indices
 // into the same int32 words. Each function below is its TypeScript namesake's arithmetic.
 struct Matcher {
@@ -225,20 +234,24 @@ struct Matcher {
   // slot mask, shift, stride and four mask words.
   static constexpr int32_t TABLE_WORDS = 8;
 
-  // prefix-table.ts LengthTable.get: `t` is a length table's description.
-  int32_t tableGet(const int32_t* t, uint32_t k0, uint32_t k1, uint32_t k2, uint32_t k3) const {
-    const int32_t* cells = m + t[0];
-    const uint32_t slotMask = uint32_t(t[1]);
-    const int shift = t[2];
-    const int stride = t[3];
+  // prefix-table.ts LengthTable's first slot for a key: `t` is a length table's description.
+  static uint32_t firstSlot(const int32_t* t, uint32_t k0, uint32_t k1, uint32_t k2, uint32_t k3) {
     uint32_t h = k0 * 0x9e3779b1u;
-    if (stride == 5) {
+    if (t[3] == 5) {
       h = (h ^ k1 ^ (h >> 15)) * 0x85ebca6bu;
       h = (h ^ k2 ^ (h >> 13)) * 0xc2b2ae35u;
       h = (h ^ k3 ^ (h >> 16)) * 0x9e3779b1u;
     }
+    return h >> t[2];
+  }
+
+  // prefix-table.ts LengthTable.get: `t` is a length table's description.
+  int32_t tableGet(const int32_t* t, uint32_t k0, uint32_t k1, uint32_t k2, uint32_t k3) const {
+    const int32_t* cells = m + t[0];
+    const uint32_t slotMask = uint32_t(t[1]);
+    const int stride = t[3];
     // Tables are at most three quarters full (LengthTable.set), so an empty slot ends the probe.
-    for (uint32_t s = h >> shift;; s = (s + 1) & slotMask) {
+    for (uint32_t s = firstSlot(t, k0, k1, k2, k3);; s = (s + 1) & slotMask) {
       const int32_t* c = cells + size_t(s) * stride;
       const int32_t v = c[stride - 1];
       if (v == 0) return -1;
@@ -259,6 +272,23 @@ struct Matcher {
       else hi = mid - 1;
     }
     return seg[2 * lo + 1];
+  }
+
+  // Asks for the cell that find() probes first in the table at `table` for address `w` (its
+  // longest prefix: a host's, where a map's clients and host resources are).
+  void prefetchFirst(int32_t table, uint32_t version, const uint32_t* w) const {
+    const int32_t* p = m + table;
+    const int32_t v4 = p[0];
+    if ((version == 4 ? v4 : p[1]) == 0) return;
+    const int32_t* t = p + 3 + (version == 4 ? 0 : v4 * TABLE_WORDS);
+    const uint32_t slot = firstSlot(t, w[0] & uint32_t(t[4]), w[1] & uint32_t(t[5]), w[2] & uint32_t(t[6]), w[3] & uint32_t(t[7]));
+    prefetch(m + t[0] + size_t(slot) * t[3]);
+  }
+
+  // The cells match() probes first for a packet's originator and responder.
+  void prefetchMatch(uint32_t version, const uint32_t* origin, const uint32_t* responder) const {
+    prefetchFirst(m[1], version, origin);
+    prefetchFirst(m[3], version, responder);
   }
 
   // prefix-table.ts PrefixTable.find: the table at `table`; `ports` 0 for none.
@@ -376,22 +406,53 @@ inline void push(Ring& r, const Packet& k, double tsSec, double tsNsec) {
   st[ST_RUN_NEXT_SEQ] = k.seq + k.payload;
 }
 
-// decoded-ring.ts RingWriter.push for a packet with a preset identity: in no run, the client's
-// and resource's positions where a run's count and bytes would be.
-inline void pushPreset(Ring& r, const Packet& k, double tsSec, double tsNsec, uint32_t preset, int32_t client, int32_t resource) {
-  uint32_t* w = pushWords(r, k, tsSec, tsNsec, k.flags | (k.protocol << PROTOCOL_SHIFT) | (k.version << VERSION_SHIFT) | (preset << PRESET_SHIFT));
-  w[PRESET_CLIENT] = uint32_t(client);
-  w[PRESET_RESOURCE] = uint32_t(resource);
-  closeRun(r);
-}
+// Packets written to the ring whose look-up (identity-ahead.ts IdentityAhead.mark) is still to
+// be done: a new flow's look-up is a few cache misses in the map's tables, and done at once it
+// held up the decoding thread, which a replay with a 100k map then made the flow table wait
+// for. Each packet's first cells are asked for when it is written, and looked up LOOK_UPS_AHEAD
+// look-ups later, or before decodeToRing returns (its slot is not published before then).
+struct PendingLookUps {
+  static constexpr int LOOK_UPS_AHEAD = 8;
+  uint32_t* words[LOOK_UPS_AHEAD];
+  int count = 0;
+};
 
-// identity-ahead.ts IdentityAhead.mark for a packet it looks up, then the ring.
-inline void pushLookedUp(Ring& r, const Packet& k, double tsSec, double tsNsec, const Matcher& matcher) {
+// The look-up of a packet already in the ring (its words `w`): as decoded-ring.ts
+// RingWriter.push writes a packet with a preset identity, its preset in the meta word and the
+// client's and resource's positions where a run's count and bytes would be.
+void lookUp(uint32_t* w, const Matcher& matcher) {
+  Packet k;
+  for (int j = 0; j < 4; j++) {
+    k.src[j] = w[j];
+    k.dst[j] = w[4 + j];
+  }
+  k.srcPort = w[8] >> 16;
+  k.dstPort = w[8] & 0xffff;
+  k.flags = w[11] & 0x1ff;
+  k.protocol = (w[11] >> PROTOCOL_SHIFT) & 0xff;
+  k.version = (w[11] >> VERSION_SHIFT) & 0xf;
   const bool senderIsOrig = senderIsOriginator(k);
   int32_t client, resource;
   const uint32_t preset = matcher.match(k.version, senderIsOrig ? k.src : k.dst, senderIsOrig ? k.dst : k.src,
                                         k.protocol == IPPROTO_TCP ? 0 : 1, int32_t(senderIsOrig ? k.dstPort : k.srcPort), client, resource);
-  pushPreset(r, k, tsSec, tsNsec, preset, client, resource);
+  w[11] |= preset << PRESET_SHIFT;
+  w[PRESET_CLIENT] = uint32_t(client);
+  w[PRESET_RESOURCE] = uint32_t(resource);
+}
+
+void lookUpAll(PendingLookUps& pending, const Matcher& matcher) {
+  for (int j = 0; j < pending.count; j++) lookUp(pending.words[j], matcher);
+  pending.count = 0;
+}
+
+// identity-ahead.ts IdentityAhead.mark for a packet it looks up, then the ring: written now,
+// in no run, and looked up later (PendingLookUps, lookUp).
+inline void pushLookedUp(Ring& r, const Packet& k, double tsSec, double tsNsec, const Matcher& matcher, PendingLookUps& pending) {
+  if (pending.count == PendingLookUps::LOOK_UPS_AHEAD) lookUpAll(pending, matcher);
+  const bool senderIsOrig = senderIsOriginator(k);
+  matcher.prefetchMatch(k.version, senderIsOrig ? k.src : k.dst, senderIsOrig ? k.dst : k.src);
+  pending.words[pending.count++] = pushWords(r, k, tsSec, tsNsec, k.flags | (k.protocol << PROTOCOL_SHIFT) | (k.version << VERSION_SHIFT));
+  closeRun(r);
 }
 
 // decodeToRing(buf, dataOffset, capturedLength, originalLength, tsSec, tsNsec, linkType, from,
@@ -428,6 +489,7 @@ Napi::Value DecodeToRing(const Napi::CallbackInfo& info) {
   int32_t* udpSeen = info[13].IsNull() ? nullptr : Data<int32_t>(info[13]);
   const Matcher matcher{info[14].IsNull() ? nullptr : Data<int32_t>(info[14])};
   const bool lookUpHere = matcher.m != nullptr;
+  PendingLookUps pending;
   Packet k;
   for (; i < to && r.st[ST_COUNT] < SLOT_PACKETS; i++) {
     const int reason = decode(buf, dataOffset[i], capturedLength[i], originalLength[i], linkType[i], k);
@@ -439,12 +501,13 @@ Napi::Value DecodeToRing(const Napi::CallbackInfo& info) {
     if (udpSeen != nullptr && wantsLookUp(k, udpSeen, lookUpHere)) {
       if (!lookUpHere) break;
       counts[NONE]++;
-      pushLookedUp(r, k, tsSec[i], tsNsec[i], matcher);
+      pushLookedUp(r, k, tsSec[i], tsNsec[i], matcher, pending);
       continue;
     }
     counts[NONE]++;
     push(r, k, tsSec[i], tsNsec[i]);
   }
+  lookUpAll(pending, matcher);
   return Napi::Number::New(env, i);
 }
 
