@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatIpv6, Ipv6TextCache } from '../src/decode/address.js';
 import { Fragment, IPPROTO_TCP, IPPROTO_UDP } from '../src/decode/packet-info.js';
@@ -160,5 +161,26 @@ describe('IPv6 address text', () => {
       if (seen.length < 500) seen.push(w);
       expect(cache.text(w[0]!, w[1]!, w[2]!, w[3]!)).toBe(formatIpv6(w[0]!, w[1]!, w[2]!, w[3]!));
     }
+  });
+
+  it('agrees with the rule read plainly (groups in hex, the longest zero run of two or more, the first on a tie, as ::)', () => {
+    const plain = (w: number[]) => {
+      const g = w.flatMap((x) => [x >>> 16, x & 0xffff]);
+      let best = { at: -1, length: 1 };
+      for (let i = 0; i < 8; i++) {
+        let j = i;
+        while (j < 8 && g[j] === 0) j++;
+        if (j - i > best.length) best = { at: i, length: j - i };
+      }
+      const hex = g.map((x) => x.toString(16));
+      return best.at < 0 ? hex.join(':') : `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.length).join(':')}`;
+    };
+    // Words with many zero groups and small groups, so that runs, ties and short hex all occur.
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffff }).map((x) => x * 65536), fc.nat({ max: 0xffffffff })), { minLength: 4, maxLength: 4 }), (w) => {
+        expect(formatIpv6(w[0]!, w[1]!, w[2]!, w[3]!)).toBe(plain(w));
+      }),
+      { numRuns: 20000 },
+    );
   });
 });

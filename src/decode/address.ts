@@ -10,7 +10,9 @@ export function formatIpv4(w: number): string {
  * run of two or more zero groups (the first, on a tie) shown as `::`.
  */
 export function formatIpv6(w0: number, w1: number, w2: number, w3: number): string {
-  const g = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff];
+  const g = GROUPS;
+  g[0] = w0 >>> 16; g[1] = w0 & 0xffff; g[2] = w1 >>> 16; g[3] = w1 & 0xffff;
+  g[4] = w2 >>> 16; g[5] = w2 & 0xffff; g[6] = w3 >>> 16; g[7] = w3 & 0xffff;
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
@@ -26,10 +28,27 @@ export function formatIpv6(w0: number, w1: number, w2: number, w3: number): stri
     }
     i = j;
   }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  // Built as one string (no arrays per address): the store makes this text for every IPv6
+  // session it writes (SessionBatch.resolveText).
+  let text = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      text += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i !== bestStart + bestLen) text += ':';
+    const x = g[i]!;
+    text += x < 256 ? HEX_BYTE[x]! : HEX_BYTE[x >>> 8]! + HEX_BYTE_2[x & 0xff]!;
+  }
+  return text;
 }
+
+/** formatIpv6's scratch: the eight groups. */
+const GROUPS = new Uint16Array(8);
+/** A byte as hex without leading zeros, and as two digits. */
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16));
+const HEX_BYTE_2 = HEX_BYTE.map((h) => h.padStart(2, '0'));
 
 /**
  * IPv6 address text by its words, remembered in a direct-mapped table of `slots` entries: a
