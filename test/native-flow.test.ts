@@ -62,10 +62,14 @@ describe('the flow table\'s fast path (native/netlog_flow.cc) against FlowTracke
     const veth = join(FIXTURES, 'sessions-veth.pcap');
     for (const options of [
       {},
+      // A table that starts small and doubles many times: the fast path registers its arrays
+      // again after each growth (the default start, 65,536 flows, grows for none of these).
+      { initialFlows: 16 },
       { maxFlows: 64 },
       { timeouts: { udpS: 1, lingerS: 0.2, tcpTransientS: 2 } },
       { identifier: registry },
       { identifier: registry, maxFlows: 100, timeouts: { udpS: 1 } },
+      { identifier: registry, initialFlows: 16 },
     ] as Array<Partial<ReplayOptions>>) {
       const r = await expectSame([synthetic, veth, flood], options);
       expect(r.fastPathPackets).toBeGreaterThan(10_000);

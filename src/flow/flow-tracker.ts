@@ -27,7 +27,7 @@ export const DEFAULT_MAX_FLOWS = 1_000_000;
 
 export interface FlowTrackerOptions {
   maxFlows?: number;
-  /** Slots allocated up front (they double on demand up to maxFlows). */
+  /** Slots allocated up front (default INITIAL_SLOTS; they double on demand up to maxFlows). */
   initialFlows?: number;
   timeouts?: Partial<FlowTimeouts>;
   /**
