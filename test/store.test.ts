@@ -7,7 +7,8 @@ import type { SessionRecord } from '../src/flow/session-record.js';
 import { replay } from '../src/replay/replay.js';
 import { ROW_GROUP_ROWS } from '../src/store/row-group.js';
 import { SessionStore } from '../src/store/session-store.js';
-import { SessionBatch } from '../src/flow/session-batch.js';
+import { ROW_IPV6, SessionBatch } from '../src/flow/session-batch.js';
+import { formatEndpoint, formatIpv6 } from '../src/decode/address.js';
 import { writeSynFlood } from '../bench/synthetic-capture.js';
 import { runReadOnlySql } from '../src/store/sql-query.js';
 import { HistoryCodes } from '../src/store/session-chunk.js';
@@ -49,6 +50,64 @@ describe('session store (a real DuckDB file)', () => {
       expect(row.startedUs).toBe(Math.round(startedAt * 1e6));
       expect(row.endedUs).toBe(Math.round(endedAt! * 1e6));
     });
+  });
+
+  it('IPv6 endpoints are stored as numbers and read as RFC 5952 text; a file without those columns gains them, its rows kept', async () => {
+    // A flow table row of the fixture's, as many rows with IPv6 words (zero runs, ties, small
+    // groups), written as the flow table writes them: words, no text.
+    const rows: SessionBatch[] = [];
+    await replay([join(FIXTURES, 'tun-wireguard.pcap')], { onSessions: (b) => rows.push(b.copy()) });
+    const template = rows[0]!;
+    let seed = 11;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const word = () => [0, 0, 1, next() & 0xffff, (next() & 0xffff) * 65536, next()][next() % 6]!;
+    const batches: SessionBatch[] = [];
+    const expected = new Map<number, [string, string]>();
+    for (let n = 0; n < 3; n++) {
+      const b = new SessionBatch();
+      while (!b.full) {
+        const i = b.length;
+        b.pushRows(template, 0, 1);
+        b.rowKind[i] = ROW_IPV6;
+        for (let w = 0; w < 4; w++) {
+          b.sourceIp6[4 * i + w] = word();
+          b.destIp6[4 * i + w] = word();
+        }
+        b.sourceText[i] = null;
+        b.destText[i] = null;
+        const id = n * b.capacity + i;
+        b.sessionIdHi[i] = id;
+        const text = (words: Uint32Array, port: number) => formatEndpoint(formatIpv6(words[4 * i]!, words[4 * i + 1]!, words[4 * i + 2]!, words[4 * i + 3]!), port);
+        expected.set(id, [text(b.sourceIp6, b.sourcePort[i]!), text(b.destIp6, b.destPort[i]!)]);
+      }
+      batches.push(b);
+    }
+    const db = join(tmp, 'ipv6.duckdb');
+    const store = await SessionStore.open(db);
+    for (const b of batches) store.appendBatch(b);
+    await store.close();
+    const read = async () => (await runReadOnlySql(db, 'SELECT "sessionIdHi" AS id, "sourceText", s."sourceAddr", s."destAddr" FROM sessions_hot JOIN sessions s ON s."sessionId" = printf(\'%08x%08x\', "sessionIdHi", "sessionIdLo") ORDER BY id')).rows;
+    const got = await read();
+    expect(got.length).toBe(expected.size);
+    for (const row of got) {
+      expect(row.sourceText).toBeNull(); // no text stored
+      expect([row.sourceAddr, row.destAddr], `session ${row.id}`).toEqual(expected.get(Number(row.id)));
+    }
+    expect(new Set(got.map((r) => r.sourceAddr)).size).toBeGreaterThan(1000);
+    expect(got.some((r) => String(r.sourceAddr).includes('::'))).toBe(true);
+
+    // The same file as netlog wrote it before these columns: they are dropped, and its IPv6
+    // rows hold their text. Opened again, the store adds the columns; every row reads the same.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(db);
+    const c = await instance.connect();
+    await c.run(`UPDATE sessions_hot SET "sourceText" = s."sourceAddr", "destText" = s."destAddr" FROM sessions s WHERE s."sessionId" = printf('%08x%08x', sessions_hot."sessionIdHi", sessions_hot."sessionIdLo")`);
+    for (const col of ['sourceIp6Hi', 'sourceIp6Lo', 'destIp6Hi', 'destIp6Lo']) await c.run(`ALTER TABLE sessions_hot DROP COLUMN "${col}"`);
+    c.closeSync();
+    instance.closeSync();
+    await (await SessionStore.open(db)).close();
+    const again = await read();
+    expect(again.map((r) => [r.id, r.sourceAddr, r.destAddr])).toEqual(got.map((r) => [r.id, r.sourceAddr, r.destAddr]));
   });
 
   it('appends: a second replay adds its sessions, batches of any size commit whole', async () => {

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { DuckDBConnection, DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
 import type { DataChunk } from '@duckdb/node-bindings';
 import { duckdbApi, duckdbBindings as duckdb } from './duckdb.js';
-import { BATCH_ROWS, STILL_OPEN, type SessionBatch } from '../flow/session-batch.js';
+import { BATCH_ROWS, ROW_IPV6, STILL_OPEN, type SessionBatch } from '../flow/session-batch.js';
 import { CONN_STATES, END_REASONS, PROTOCOLS } from '../flow/session-record.js';
 
 const enumSql = (members: readonly string[]) => `ENUM(${members.map((m) => `'${m}'`).join(', ')})`;
@@ -23,6 +23,39 @@ const enumSql = (members: readonly string[]) => `ENUM(${members.map((m) => `'${m
  * the rows a query reads, and once when compaction writes a day to Parquet.
  */
 export const HOT_TABLE = 'sessions_hot';
+
+/**
+ * An IPv6 endpoint's address as two numbers, its high and low 64 bits, as an IPv4 one is held
+ * as one: the text is made by SQL for the rows read (ipv6Sql), not by the store for every
+ * session it writes. The store made it, as strings, from 8bae4fa until these columns: ~40 ms
+ * and ~24 ms of garbage collection of a 250k-session write whose fifth is IPv6 (profiles,
+ * scratch), and DuckDB stored and compressed the text. Added to a file of an earlier version
+ * by ADD_IPV6_COLUMNS, NULL in its rows (which hold their text).
+ */
+const IPV6_COLUMNS = ['sourceIp6Hi', 'sourceIp6Lo', 'destIp6Hi', 'destIp6Lo'] as const;
+type Ipv6Column = (typeof IPV6_COLUMNS)[number];
+
+/** The IPv6 columns for a hot table made before them (run after CREATE_HOT_TABLE). */
+export const ADD_IPV6_COLUMNS = IPV6_COLUMNS.map((c) => `ALTER TABLE ${HOT_TABLE} ADD COLUMN IF NOT EXISTS "${c}" UBIGINT`);
+
+/**
+ * SQL of an IPv6 address's text from its two 64-bit halves, as address.ts formatIpv6 writes it
+ * (RFC 5952): eight groups in hex, then the longest run of two or more zero groups (the first
+ * on a tie) as `::`, found by trying runs of eight down to two in the text padded with colons
+ * (test/store.test.ts compares it with formatIpv6). Lambdas over one-element lists name the
+ * intermediate texts, so each is computed once per row.
+ */
+function ipv6Sql(hi: string, lo: string): string {
+  const groups = [hi, lo].flatMap((half) => [48, 32, 16, 0].map((shift) => `printf('%x', ("${half}" >> ${shift}) & 65535)`));
+  const runs = [8, 7, 6, 5, 4, 3, 2].map((n) => {
+    const zeros = `:${Array<string>(n).fill('0').join(':')}:`;
+    return `WHEN contains(f, '${zeros}') THEN regexp_replace(f, '${zeros}', '::')`;
+  });
+  const padded = `':' || concat_ws(':', ${groups.join(', ')}) || ':'`;
+  // The padding off again, but for a run at either end, which keeps its `::`.
+  const unpadded = `list_transform([CASE WHEN starts_with(r, '::') THEN r ELSE substr(r, 2) END], t -> CASE WHEN ends_with(t, '::') THEN t ELSE left(t, length(t) - 1) END)[1]`;
+  return `list_transform([${padded}], f -> list_transform([CASE ${runs.join(' ')} ELSE f END], r -> ${unpadded})[1])[1]`;
+}
 
 export const CREATE_HOT_TABLE = `CREATE TABLE IF NOT EXISTS ${HOT_TABLE} (
   "timestamp" BIGINT NOT NULL,
@@ -52,11 +85,13 @@ export const CREATE_HOT_TABLE = `CREATE TABLE IF NOT EXISTS ${HOT_TABLE} (
   "sessionIdLo" UINTEGER NOT NULL,
   "sessionIdText" VARCHAR,
   "orgId" VARCHAR,
-  "siteId" INTEGER
+  "siteId" INTEGER,
+  ${IPV6_COLUMNS.map((c) => `"${c}" UBIGINT`).join(',\n  ')}
 )`;
 
-const endpoint = (text: string, ip: string, port: string) =>
-  `coalesce("${text}", concat("${ip}" >> 24, '.', ("${ip}" >> 16) & 255, '.', ("${ip}" >> 8) & 255, '.', "${ip}" & 255, ':', "${port}"))`;
+const endpoint = (text: string, ip: string, ip6Hi: string, ip6Lo: string, port: string) =>
+  `coalesce("${text}", CASE WHEN "${ip6Hi}" IS NOT NULL THEN concat('[', ${ipv6Sql(ip6Hi, ip6Lo)}, ']:', "${port}") END, ` +
+  `concat("${ip}" >> 24, '.', ("${ip}" >> 16) & 255, '.', ("${ip}" >> 8) & 255, '.', "${ip}" & 255, ':', "${port}"))`;
 
 /** A hot row's record columns (the select list of SESSIONS_VIEW, and of the outbox's copy). */
 export const RECORD_OF_HOT_ROW = [
@@ -65,8 +100,8 @@ export const RECORD_OF_HOT_ROW = [
   '"siteResourceId"',
   '"clientId"',
   '"userId"',
-  `${endpoint('sourceText', 'sourceIp4', 'sourcePort')} AS "sourceAddr"`,
-  `${endpoint('destText', 'destIp4', 'destPort')} AS "destAddr"`,
+  `${endpoint('sourceText', 'sourceIp4', 'sourceIp6Hi', 'sourceIp6Lo', 'sourcePort')} AS "sourceAddr"`,
+  `${endpoint('destText', 'destIp4', 'destIp6Hi', 'destIp6Lo', 'destPort')} AS "destAddr"`,
   '"duration"',
   '"bytesTx"',
   '"bytesRx"',
@@ -96,16 +131,17 @@ export const MIGRATE_SESSIONS_TABLE = [
   `INSERT INTO ${HOT_TABLE} SELECT "timestamp", "protocol", "siteResourceId", "clientId", "userId",
     0, 0, "sourceAddr", 0, 0, "destAddr", "duration", "bytesTx", "bytesRx", "startedAt", "endedAt",
     "packetsTx", "packetsRx", "missedBytesTx", "missedBytesRx", "state", "history", "endReason",
-    0, 0, "sessionId", "orgId", "siteId" FROM sessions`,
+    0, 0, "sessionId", "orgId", "siteId", NULL, NULL, NULL, NULL FROM sessions`,
   'DROP TABLE sessions',
 ];
 
-type Kind = 'double' | 'u32' | 'u16' | 'enum' | 'text' | 'code';
+type Kind = 'double' | 'u32' | 'u16' | 'enum' | 'text' | 'code' | 'ipv6';
 type BatchColumn = Exclude<keyof SessionBatch, 'length' | 'capacity' | 'full' | 'record' | 'records' | 'pushRecord' | 'pushRows' | 'clear' | 'resolveIdentity' | 'resolveTexts' | 'resolveText' | 'identifier'>;
 
 interface StagedColumn {
-  /** A SessionBatch column, or the history's code (HistoryCodes), filled with the history. */
-  name: BatchColumn | 'historyCode';
+  /** A SessionBatch column, the history's code (HistoryCodes), filled with the history, or
+   *  half an IPv6 address, from the batch's words (kind ipv6). */
+  name: BatchColumn | 'historyCode' | Ipv6Column;
   kind: Kind;
   /** Null where a double is NaN, an enum is STILL_OPEN, a text is null. */
   nullable: boolean;
@@ -147,10 +183,11 @@ const STAGED: readonly StagedColumn[] = [
   { name: 'sessionIdText', kind: 'text', nullable: true },
   { name: 'orgId', kind: 'text', nullable: true },
   { name: 'siteId', kind: 'double', nullable: true },
+  ...IPV6_COLUMNS.map((name) => ({ name, kind: 'ipv6' as const, nullable: true })),
 ];
 
-const SQL_OF_KIND: Record<Kind, string> = { double: 'DOUBLE', u32: 'UINTEGER', u16: 'USMALLINT', text: 'VARCHAR', enum: '', code: 'UINTEGER' };
-const WIDTH: Record<Kind, number> = { double: 8, u32: 4, u16: 2, enum: 1, text: 0, code: 4 };
+const SQL_OF_KIND: Record<Kind, string> = { double: 'DOUBLE', u32: 'UINTEGER', u16: 'USMALLINT', text: 'VARCHAR', enum: '', code: 'UINTEGER', ipv6: 'UBIGINT' };
+const WIDTH: Record<Kind, number> = { double: 8, u32: 4, u16: 2, enum: 1, text: 0, code: 4, ipv6: 8 };
 
 /** The staged rows as a temporary table: the store's former way in, kept to compare
  *  (bench/store-append.ts). */
@@ -191,11 +228,14 @@ const hotRow = (history: string) => [
   '"sessionIdText"',
   '"orgId"',
   '"siteId"::INTEGER AS "siteId"',
+  ...IPV6_COLUMNS.map((c) => `"${c}"`),
 ].join(', ');
 
 function duckType(c: StagedColumn): DuckDBType {
-  const { DOUBLE, UINTEGER, USMALLINT, ENUM, VARCHAR } = duckdbApi;
+  const { DOUBLE, UINTEGER, USMALLINT, ENUM, VARCHAR, UBIGINT } = duckdbApi;
   switch (c.kind) {
+    case 'ipv6':
+      return UBIGINT;
     case 'double':
       return DOUBLE;
     case 'u32':
@@ -259,7 +299,6 @@ const MAX_HISTORY_CODES = 1024;
  */
 export function fillStagedChunk(chunk: DataChunk, b: SessionBatch, validity: Uint8Array, codes: Uint32Array, histories: HistoryCodes | null): void {
   b.resolveIdentity();
-  b.resolveTexts();
   const rows = b.length;
   if (rows > BATCH_ROWS) throw new Error(`a batch of ${rows} rows is more than a chunk holds`);
   const bits = validity;
@@ -278,15 +317,28 @@ export function fillStagedChunk(chunk: DataChunk, b: SessionBatch, validity: Uin
     } else if (col.name === 'historyCode') {
       duckdb.copy_data_to_vector(vector, 0, codes.buffer as ArrayBuffer, codes.byteOffset, rows * 4);
       for (let i = 0; i < rows; i++) if (codes[i] === 0) bits[i >> 3]! &= ~(1 << (i & 7));
+    } else if (col.kind === 'ipv6') {
+      // A row of the flow table's with an IPv6 endpoint holds its four words (rowKind); the
+      // half as a little-endian uint64, its lower word first. Other rows: NULL.
+      const words = col.name === 'sourceIp6Hi' || col.name === 'sourceIp6Lo' ? b.sourceIp6 : b.destIp6;
+      const first = col.name.endsWith('Hi') ? 0 : 2;
+      const halves = IPV6_HALVES;
+      for (let i = 0; i < rows; i++) {
+        if (b.rowKind[i] === ROW_IPV6) {
+          halves[2 * i] = words[4 * i + first + 1]!;
+          halves[2 * i + 1] = words[4 * i + first]!;
+        } else bits[i >> 3]! &= ~(1 << (i & 7));
+      }
+      duckdb.copy_data_to_vector(vector, 0, halves.buffer as ArrayBuffer, halves.byteOffset, rows * WIDTH.ipv6);
     } else if (col.kind === 'text') {
-      const texts = b[col.name] as Array<string | null>;
+      const texts = b[col.name as BatchColumn] as Array<string | null>;
       for (let i = 0; i < rows; i++) {
         const t = texts[i];
         if (t != null) duckdb.vector_assign_string_element(vector, i, t);
         else bits[i >> 3]! &= ~(1 << (i & 7));
       }
     } else {
-      const array = b[col.name] as Float64Array | Uint32Array | Uint16Array | Uint8Array;
+      const array = b[col.name as BatchColumn] as Float64Array | Uint32Array | Uint16Array | Uint8Array;
       duckdb.copy_data_to_vector(vector, 0, array.buffer as ArrayBuffer, array.byteOffset, rows * WIDTH[col.kind]);
       if (col.nullable) {
         const none = col.kind === 'enum' ? STILL_OPEN : NaN;
@@ -303,6 +355,9 @@ export function fillStagedChunk(chunk: DataChunk, b: SessionBatch, validity: Uin
   }
   duckdb.data_chunk_set_size(chunk, rows);
 }
+
+/** fillStagedChunk's scratch for a column of IPv6 halves (two words a row). */
+const IPV6_HALVES = new Uint32Array(2 * BATCH_ROWS);
 
 /** A chunk shaped like the staged row, for appending staged rows (see CREATE_STAGING_TABLE). */
 export function createStagedChunk(): DuckDBDataChunk {

@@ -14,7 +14,7 @@ import {
   type CompactionResult,
 } from './compaction.js';
 import { pruneSessions, type PruneResult } from './retention.js';
-import { CREATE_HOT_TABLE, HOT_TABLE, MIGRATE_SESSIONS_TABLE, SESSIONS_VIEW, SessionRowsScan, insertScannedRows } from './session-chunk.js';
+import { ADD_IPV6_COLUMNS, CREATE_HOT_TABLE, HOT_TABLE, MIGRATE_SESSIONS_TABLE, SESSIONS_VIEW, SessionRowsScan, insertScannedRows } from './session-chunk.js';
 import { CREATE_OUTBOX, MOVE_STAGED } from './outbox.js';
 
 export interface SessionStoreOptions {
@@ -416,6 +416,7 @@ async function createTables(c: DuckDBConnection): Promise<void> {
   await c.run('BEGIN TRANSACTION');
   try {
     await c.run(CREATE_HOT_TABLE);
+    for (const statement of ADD_IPV6_COLUMNS) await c.run(statement);
     if (oldTable) for (const statement of MIGRATE_SESSIONS_TABLE) await c.run(statement);
     await c.run(SESSIONS_VIEW);
     await c.run('COMMIT');
