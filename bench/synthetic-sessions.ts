@@ -19,6 +19,7 @@ export async function insertSyntheticSessions(store: SessionStore, n: number): P
       i % 50 + 1, i % 70 + 1, 0, 0,
       CASE WHEN i % 7 = 0 THEN 'SF' ELSE 'SF' END, 'ShADadFf',
       CASE WHEN i % 7 = 0 THEN 'idle' ELSE 'fin' END,
-      hash(i) >> 32, hash(i) & 4294967295, NULL, 'org-1', 1
+      hash(i) >> 32, hash(i) & 4294967295, NULL, 'org-1', 1,
+      NULL, NULL, NULL, NULL -- no IPv6 endpoints
     FROM range(${n}) t(i)`);
 }
