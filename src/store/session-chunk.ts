@@ -13,8 +13,9 @@ const enumSql = (members: readonly string[]) => `ENUM(${members.map((m) => `'${m
  * numbers they are made of. `timestamp` stays Pangolin's integer unix seconds;
  * startedAt/endedAt are TIMESTAMP (microseconds, UTC); bytes and packets BIGINT; ids INTEGER;
  * history and the org map's text ids VARCHAR; protocol, state and endReason ENUMs (one byte
- * each). An endpoint is its IPv4 address and port, or its text (`sourceText`: IPv6, and rows
- * stored before this layout); the session id is two 32-bit words, or its text likewise.
+ * each). An endpoint is its IPv4 address or IPv6 halves (IPV6_COLUMNS) and port, or its text
+ * (`sourceText`: rows made from records, and rows stored before this layout); the session id
+ * is two 32-bit words, or its text likewise.
  * Readers see the text through the view `sessions` (SESSIONS_VIEW), which has exactly the
  * record's columns: a store of earlier versions had them as stored VARCHARs, and making and
  * compressing that text was most of DuckDB's work per session. For 77,682 sessions, INSERT
