@@ -331,12 +331,9 @@ struct Matcher {
   static constexpr uint32_t PRESET_OUT_OF_SCOPE = 2;
 };
 
-// flow-origin.ts senderIsOriginator, for a packet Matcher looks up (a SYN without ACK, or UDP).
-inline bool senderIsOriginator(const Packet& k) {
-  if (k.protocol == IPPROTO_TCP && (k.flags & TCP_SYN) != 0) return (k.flags & TCP_ACK) == 0;
-  const bool looksLikeService = k.srcPort < 1024 && (k.dstPort >= 1024 || k.srcPort < k.dstPort);
-  return !looksLikeService;
-}
+// flow-origin.ts senderIsOriginator (ring_layout.h), for a packet Matcher looks up (a SYN
+// without ACK, or UDP).
+inline bool senderIsOriginator(const Packet& k) { return netlog::senderIsOriginator(k.protocol, k.flags, k.srcPort, k.dstPort); }
 
 struct Ring {
   double* ts;

@@ -301,13 +301,6 @@ void touch(Table& t, int32_t s, int list) {
   pushHead(t, s, list);
 }
 
-// flow-origin.ts senderIsOriginator.
-inline bool senderIsOriginator(const Packet& k) {
-  if (k.protocol == IPPROTO_TCP && (k.tcpFlags & TCP_SYN) != 0) return (k.tcpFlags & TCP_ACK) == 0;
-  const bool looksLikeService = k.srcPort < 1024 && (k.dstPort >= 1024 || k.srcPort < k.dstPort);
-  return !looksLikeService;
-}
-
 // FlowTracker.create with FlowSlots.allocate, for a new flow that needs neither an eviction
 // (the table full), nor a growth (no free slot), nor a look-up of its identity: the slot, or
 // NIL when FlowTracker must create it. `w` is the packet's ring words (its preset identity).
@@ -330,7 +323,7 @@ int32_t create(Table& t, double* clock, const uint32_t* probe, int32_t h, const 
   t.buckets[bucket] = s;
   t.listOf[s] = uint8_t(list);
   pushHead(t, s, list);
-  const bool senderIsOrig = senderIsOriginator(k);
+  const bool senderIsOrig = senderIsOriginator(k.protocol, k.tcpFlags, k.srcPort, k.dstPort);
   t.flags[s] = uint8_t((tcp ? F_TCP : 0) | (senderIsOrig == srcLow ? 0 : F_ORIG_IS_HI));
   t.firstUs[s] = now;
   t.lastUs[s] = now;

@@ -28,4 +28,14 @@ constexpr uint32_t TCP_SYN = 0x02;
 constexpr uint32_t TCP_RST = 0x04;
 constexpr uint32_t TCP_ACK = 0x10;
 
+// flow-origin.ts senderIsOriginator: is the sender of the packet that opens a flow its
+// originator? A SYN's sender, a SYN-ACK's receiver; otherwise the sender, unless its port
+// looks like the service (well known, and the lower if both are). The decoding addon decides
+// so for its look-ups ahead, the flow addon for the flows it creates.
+inline bool senderIsOriginator(uint32_t protocol, uint32_t tcpFlags, uint32_t srcPort, uint32_t dstPort) {
+  if (protocol == IPPROTO_TCP && (tcpFlags & TCP_SYN) != 0) return (tcpFlags & TCP_ACK) == 0;
+  const bool looksLikeService = srcPort < 1024 && (dstPort >= 1024 || srcPort < dstPort);
+  return !looksLikeService;
+}
+
 }  // namespace netlog

@@ -22,8 +22,9 @@ export function hex32(h: number): string {
  * Numbers are float64 (exact integers up to 2^53), null as NaN. Codes index PROTOCOLS,
  * CONN_STATES and END_REASONS. An endpoint the flow table writes is held as its address word
  * (IPv4) or four words (IPv6) and port, and its text is made only by whoever needs it: the
- * native JSON writer writes it from the words, and resolveText() puts an IPv6 endpoint's text
- * in `sourceText`/`destText` for the others. Rows made from records keep their text there.
+ * native JSON writer writes it from the words, the store keeps the words (its view makes the
+ * text), and resolveText() puts an IPv6 endpoint's text in `sourceText`/`destText` for the
+ * others (records, the TypeScript JSON writer). Rows made from records keep their text there.
  * Likewise the session id is two hash
  * words, or text in `sessionIdText`. Pangolin's `timestamp` and `duration` are not held: they
  * follow from startUs and endUs, for every writer the same way.
@@ -189,11 +190,6 @@ export class SessionBatch {
     for (let i = 0; i < this.length; i++) this.resolveRow(i);
   }
 
-  /** Puts the text of every IPv6 endpoint held as words in `sourceText`/`destText`. */
-  resolveTexts(): void {
-    for (let i = 0; i < this.length; i++) this.resolveText(i);
-  }
-
   /**
    * Row `i`'s IPv6 endpoints as text, if the flow table left them as words. Made here rather
    * than by the flow table for every IPv6 session: a replay to JSON lines never reads it (the
@@ -297,9 +293,9 @@ export const NATIVE_COLUMNS = NATIVE_ORDER.length;
 
 const NULLABLE_TEXT_COLUMNS: readonly NullableTextColumn[] = ['userId', 'sourceText', 'destText', 'sessionIdText', 'orgId'];
 
-/** Scratch for resolveRow: describe() fills it, nothing is allocated per row. */
 /** IPv6 text for resolveText: a tunnel's sessions come from few addresses. */
 const IPV6_TEXT = new Ipv6TextCache();
+/** Scratch for resolveRow: describe() fills it, nothing is allocated per row. */
 const RESOLVED: FlowIdentity = { orgId: null, siteId: null, clientId: null, userId: null, siteResourceId: null };
 
 function orNull(n: number): number | null {
