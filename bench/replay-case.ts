@@ -6,7 +6,7 @@
  * before the rest loads, so its start-up overlaps the loading; --cold-worker starts it at the
  * replay() call instead, as a program calling replay() without prestarting gets it. The clock
  * runs from the replay() call to its end.
- *   node dist/bench/replay-case.js FILE [ORG_MAP] [--single-thread] [--cold-worker]
+ *   node dist/bench/replay-case.js FILE [ORG_MAP] [--single-thread] [--cold-worker] [--json-here]
  */
 import { prestartDecodeWorker } from '../src/replay/prestart.js';
 
@@ -15,7 +15,7 @@ const parallel = !args.includes('--single-thread');
 if (parallel && !args.includes('--cold-worker')) prestartDecodeWorker();
 const [file, orgMap] = args.filter((a) => !a.startsWith('--')) as [string, string | undefined];
 
-const { createWriteStream } = await import('node:fs');
+const { createWriteStream, openSync } = await import('node:fs');
 const { SessionWriter } = await import('../src/cli/session-writer.js');
 const { IdentityMap } = await import('../src/identity/identity-map.js');
 const { IdentityRegistry } = await import('../src/identity/identity-registry.js');
@@ -23,10 +23,13 @@ const { loadOrgMap } = await import('../src/identity/org-map.js');
 const { replay } = await import('../src/replay/replay.js');
 
 const identifier = orgMap ? new IdentityRegistry(new IdentityMap(await loadOrgMap(orgMap), 'all')) : undefined;
-const out = createWriteStream('/dev/null');
+// Opened at once, as `netlog replay > FILE` finds its stdout, so the decoding thread may write
+// the JSON lines (json-channel.ts) as it does for the CLI; --json-here keeps them on this thread.
+const out = createWriteStream('', { fd: openSync('/dev/null', 'w') });
 const writer = new SessionWriter(out, 'jsonl');
+const jsonLines = args.includes('--json-here') ? undefined : (writer.jsonLinesTarget() ?? undefined);
 const start = process.hrtime.bigint();
-const { reports } = await replay([file], { identifier, parallel, onSessions: writer.write, afterBatch: writer.drain });
+const { reports } = await replay([file], { identifier, parallel, jsonLines, onSessions: writer.write, afterBatch: writer.drain });
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
 const packets = reports[0]!.packets;
 out.end();

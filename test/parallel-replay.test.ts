@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -115,5 +115,16 @@ describe('replay with decoding on a worker thread', () => {
     expect(headed(`-q --db ${db} --format jsonl`).stdout.trim()).toBe('0');
     const stored = spawnSync(process.execPath, [cli, 'sql', '--db', db, '-f', 'jsonl', 'SELECT count(*) AS n FROM sessions'], { encoding: 'utf8' });
     expect(JSON.parse(stored.stdout)).toEqual({ n: sessions });
+  });
+
+  it('stdout on a full disk: the write error ends the replay with a failing status, whichever thread writes (until 12-08 it was dropped, status 0)', () => {
+    for (const args of [[], ['--single-thread'], ['--format', 'csv']]) {
+      const full = openSync('/dev/full', 'w');
+      const r = spawnSync(process.execPath, [cli, 'replay', '-q', ...args, join(FIXTURES, 'sessions-veth.pcap')], { encoding: 'utf8', stdio: ['ignore', full, 'pipe'], timeout: 20_000 });
+      closeSync(full);
+      expect(r.error).toBeUndefined();
+      expect(r.stderr, args.join(' ')).toBe('netlog: ENOSPC: no space left on device, write\n');
+      expect(r.status).toBe(2);
+    }
   });
 });

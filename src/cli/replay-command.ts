@@ -97,6 +97,8 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     parallel: !opts.singleThread,
     nativeDecode: !opts.tsDecode,
     nativeFlow: !opts.tsFlow,
+    // JSON lines to stdout are encoded and written by the decoding thread (json-channel.ts).
+    jsonLines: toStdout ? (writer.jsonLinesTarget() ?? undefined) : undefined,
     identifier: identity,
     maxFlows,
     timeouts,
@@ -169,6 +171,7 @@ export async function replayCommand(files: string[], opts: ReplayCommandOptions)
     const stored = store ? `, ${store.written} written to ${store.path}` : '';
     process.stderr.write(`netlog: ${packets} packets, ${sessions} sessions${stored}${shipNote} (${ended || 'none'}); skipped: ${skipped || 'none'}${clamped}${scoped}\n`);
   }
+  if (toStdout) await writer.finish();
   if (failed) process.exitCode = 1;
 }
 

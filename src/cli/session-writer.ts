@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import type { SessionBatch } from '../flow/session-batch.js';
 import type { SessionRecord } from '../flow/session-record.js';
 import { JsonLineEncoder } from '../format/session-json.js';
+import type { JsonChannelSender, JsonLinesTarget } from '../replay/json-channel.js';
 import { sessionCsvHeader, sessionCsvRow, sessionJsonLine, sessionTableHeader, sessionTableRow } from '../format/session-text.js';
 
 export type SessionFormat = 'jsonl' | 'csv' | 'table';
@@ -23,6 +24,8 @@ export class SessionWriter {
   /** The stream can take no more (its reader went away, or it failed). */
   closed = false;
   private failure: Error | null = null;
+  /** Attached by a replay whose decoding thread writes the JSON lines (jsonLinesTarget). */
+  private sender: JsonChannelSender | null = null;
 
   constructor(
     private readonly out: Writable,
@@ -38,9 +41,24 @@ export class SessionWriter {
     });
   }
 
+  /**
+   * JSON lines to a stream with a file descriptor, nothing of it buffered: a parallel replay
+   * may have its decoding thread write them (json-channel.ts), and this writer hands it the
+   * batches while attached. Null for any other format or stream.
+   */
+  jsonLinesTarget(): JsonLinesTarget | null {
+    const fd = (this.out as { fd?: unknown }).fd;
+    if (this.json === null || typeof fd !== 'number' || this.out.writableLength > 0) return null;
+    return { fd, attach: (sender) => (this.sender = sender) };
+  }
+
   write = (b: SessionBatch): void => {
     if (this.closed) return;
     this.count += b.length;
+    if (this.sender) {
+      this.sender.write(b);
+      return;
+    }
     if (this.json) {
       this.json.encode(b);
       // A burst (a timeout sweep ends 50k sessions at once in the bench capture) goes out as it
@@ -59,6 +77,15 @@ export class SessionWriter {
   drain = async (): Promise<void> => {
     if (this.failure) throw this.failure;
     if (this.closed) return;
+    const sender = this.sender;
+    if (sender) {
+      if (!sender.closed) await sender.drain();
+      if (!sender.closed) return;
+      const failure = await sender.writeError();
+      if (failure) throw failure;
+      this.closed = true; // EPIPE on the decoding thread: as from the stream's error below
+      return;
+    }
     let more = true;
     if (this.text.length > 0) {
       more = this.out.write(this.text);
@@ -71,6 +98,22 @@ export class SessionWriter {
     // 4.1 GB for 10M sessions. A stream that fails while full never drains: the wait ends on
     // the error too.
     if (!more || this.out.writableNeedDrain) await once(this.out, 'drain').catch(() => {});
+    // A write error (ENOSPC) comes on a later tick, often during that wait: thrown now, not
+    // taken for a reader gone away (`closed`), which would end the replay quietly.
+    if (this.failure) throw this.failure;
+  };
+
+  /**
+   * After the last drain: waits until the stream has written what it holds, and throws its
+   * write error if it had one. A file stream's error (stdout on a full disk: ENOSPC) comes on a
+   * later tick than the write, after a replay's last drain had looked: the replay ended with
+   * status 0 and its sessions silently cut.
+   */
+  finish = async (): Promise<void> => {
+    await this.drain();
+    if (!this.closed && this.out.writableLength > 0) await once(this.out, 'drain').catch(() => {});
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.failure) throw this.failure;
   };
 
   /**

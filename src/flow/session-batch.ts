@@ -1,5 +1,6 @@
 import { formatEndpoint, formatIpv4, Ipv6TextCache } from '../decode/address.js';
 import type { FlowIdentifier, FlowIdentity } from './flow-identifier.js';
+import { HistoryText } from './history-text.js';
 import { CONN_STATES, END_REASONS, PROTOCOLS, type SessionRecord } from './session-record.js';
 
 /** Rows in a batch the flow table fills: DuckDB's vector size, so one batch is one chunk. */
@@ -87,20 +88,28 @@ export class SessionBatch {
   /** Resolves the rows' identity references (the flow table's identifier). */
   identifier: FlowIdentifier | null = null;
 
-  constructor(readonly capacity = BATCH_ROWS) {
+  /**
+   * `backing`: the numeric columns in that memory (SessionBatch.numericBytes(capacity) from
+   * `byteOffset`, a multiple of 8) rather than a buffer of their own; a replay's JSON lines
+   * pass so to its decoding thread (json-channel.ts).
+   */
+  constructor(
+    readonly capacity = BATCH_ROWS,
+    backing?: { buffer: ArrayBuffer | SharedArrayBuffer; byteOffset: number },
+  ) {
     // Every numeric column in one buffer, widest elements first so each is aligned, so the
     // native writer takes a batch as one buffer and a table of offsets.
-    let bytes = 0;
-    for (const c of NUMERIC_COLUMNS) bytes += c.type.BYTES_PER_ELEMENT * c.stride * capacity;
-    const buffer = new ArrayBuffer(bytes);
-    this.numeric = new Uint8Array(buffer);
+    const bytes = SessionBatch.numericBytes(capacity);
+    const buffer = backing?.buffer ?? new ArrayBuffer(bytes);
+    const base = backing?.byteOffset ?? 0;
+    this.numeric = new Uint8Array(buffer, base, bytes);
     const columns: Record<string, NumericArray> = {};
-    let at = 0;
+    let at = base;
     for (const c of NUMERIC_COLUMNS) {
-      columns[c.name] = new c.type(buffer, at, c.stride * capacity);
+      columns[c.name] = new c.type(buffer as ArrayBuffer, at, c.stride * capacity);
       at += c.type.BYTES_PER_ELEMENT * c.stride * capacity;
     }
-    this.nativeLayout = Int32Array.from(NATIVE_ORDER, (name) => columns[name]!.byteOffset);
+    this.nativeLayout = Int32Array.from(NATIVE_ORDER, (name) => columns[name]!.byteOffset - base);
     Object.assign(this, columns);
     this.idGeneration.fill(-1);
     const text = () => new Array<string | null>(capacity).fill(null);
@@ -110,6 +119,13 @@ export class SessionBatch {
     this.history = new Array<string>(capacity).fill('');
     this.sessionIdText = text();
     this.orgId = text();
+  }
+
+  /** Bytes the numeric columns of a batch of `capacity` rows take. */
+  static numericBytes(capacity: number): number {
+    let bytes = 0;
+    for (const c of NUMERIC_COLUMNS) bytes += c.type.BYTES_PER_ELEMENT * c.stride * capacity;
+    return bytes;
   }
 
   get full(): boolean {
@@ -185,6 +201,16 @@ export class SessionBatch {
     this.rowKind[i] = ROW_TEXT;
   }
 
+  /**
+   * Row `i`'s history letters: its text, or, for a row that holds numbers only (a batch in
+   * shared memory, read on another thread: json-channel.ts), made from its codes.
+   */
+  historyText(i: number): string {
+    const text = this.history[i]!;
+    if (text !== '' || this.rowKind[i] === ROW_TEXT) return text;
+    return HISTORY_TEXT.of(this.historyCodes, HISTORY_CODES * i, this.historyLength[i]!);
+  }
+
   /** Writes the identity of rows held by reference into the value columns. */
   resolveIdentity(): void {
     for (let i = 0; i < this.length; i++) this.resolveRow(i);
@@ -228,10 +254,7 @@ export class SessionBatch {
     if (this.identifier === null) this.identifier = from.identifier;
     else if (from.identifier !== this.identifier) for (let i = start; i < start + count; i++) from.resolveRow(i);
     const at = this.length;
-    // Most or all of a batch into an empty one of the same size (the store takes the flow
-    // table's full batches so): one copy of the numeric buffer rather than one per column.
-    if (start === 0 && at === 0 && from.capacity === this.capacity && 2 * count >= this.capacity) this.numeric.set(from.numeric);
-    else for (const { name, stride } of NUMERIC_COLUMNS) this[name].set(from[name].subarray(stride * start, stride * (start + count)), stride * at);
+    this.pushNumeric(from, start, count);
     for (const name of NULLABLE_TEXT_COLUMNS) {
       const to = this[name];
       const src = from[name];
@@ -239,6 +262,19 @@ export class SessionBatch {
     }
     for (let i = 0; i < count; i++) this.history[at + i] = from.history[start + i]!;
     this.length = at + count;
+  }
+
+  /**
+   * Appends the numeric columns of rows [start, start + count) of `from`, not their text
+   * (length is the caller's care): rows whose rowKind says they have none, for a reader that
+   * takes numbers only (the native JSON writer on another thread).
+   */
+  pushNumeric(from: SessionBatch, start: number, count: number): void {
+    const at = this.length;
+    // Most or all of a batch into an empty one of the same size (the store takes the flow
+    // table's full batches so): one copy of the numeric buffer rather than one per column.
+    if (start === 0 && at === 0 && from.capacity === this.capacity && 2 * count >= this.capacity) this.numeric.set(from.numeric);
+    else for (const { name, stride } of NUMERIC_COLUMNS) this[name].set(from[name].subarray(stride * start, stride * (start + count)), stride * at);
   }
 
   /** A batch of its own holding these rows, for a holder that keeps them past the reuse. */
@@ -293,6 +329,8 @@ export const NATIVE_COLUMNS = NATIVE_ORDER.length;
 
 const NULLABLE_TEXT_COLUMNS: readonly NullableTextColumn[] = ['userId', 'sourceText', 'destText', 'sessionIdText', 'orgId'];
 
+/** History text for historyText. */
+const HISTORY_TEXT = new HistoryText();
 /** IPv6 text for resolveText: a tunnel's sessions come from few addresses. */
 const IPV6_TEXT = new Ipv6TextCache();
 /** Scratch for resolveRow: describe() fills it, nothing is allocated per row. */

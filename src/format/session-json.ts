@@ -234,7 +234,7 @@ export class JsonLineEncoder {
     this.bytes(KEY.missedBytesRx);
     this.integer(b.missedBytesRx[i]!);
     this.bytes(STATE_FIELD[b.state[i]!]!);
-    this.plain(b.history[i]!);
+    this.plain(b.historyText(i));
     const reason = b.endReason[i]!;
     this.bytes(reason === STILL_OPEN ? OPEN_FIELD : END_FIELD[reason]!);
     const idText = b.sessionIdText[i];

@@ -43,9 +43,9 @@ export class IdentityMap {
     this.orgId = orgMap.orgId;
     this.siteId = orgMap.siteId;
     this.retentionDays = orgMap.retentionDays;
-    this.clientIds = Float64Array.from(orgMap.clients, (c) => c.clientId);
+    this.clientIds = sharedFloats(orgMap.clients.map((c) => c.clientId));
     this.userIds = orgMap.clients.map((c) => c.userId ?? null);
-    this.resourceIds = Float64Array.from(orgMap.siteResources, (r) => r.siteResourceId);
+    this.resourceIds = sharedFloats(orgMap.siteResources.map((r) => r.siteResourceId));
     this.columns = { clientIds: this.clientIds, resourceIds: this.resourceIds, ...jsonTexts(this.userIds) };
     this.names = {
       orgId: orgMap.orgId,
@@ -128,13 +128,23 @@ function compile(positions: readonly number[], resources: readonly ResolvedResou
 /** Each value's JSON text, one after another in one buffer, with where each ends. */
 function jsonTexts(values: ReadonlyArray<string | null>): { userJson: Uint8Array; userJsonEnd: Int32Array } {
   const texts = values.map((v) => JSON.stringify(v));
-  const userJsonEnd = new Int32Array(texts.length);
+  const userJsonEnd = new Int32Array(new SharedArrayBuffer(4 * texts.length));
   let end = 0;
   texts.forEach((t, i) => (userJsonEnd[i] = end += Buffer.byteLength(t)));
-  const userJson = Buffer.alloc(end);
+  const userJson = Buffer.from(new SharedArrayBuffer(end));
   let at = 0;
   for (const t of texts) at += userJson.write(t, at);
   return { userJson: new Uint8Array(userJson.buffer, userJson.byteOffset, end), userJsonEnd };
+}
+
+/**
+ * Numbers in shared memory. The columns are shared so that a replay's decoding thread, which
+ * writes its JSON lines (json-channel.ts), reads them without a copy.
+ */
+function sharedFloats(values: readonly number[]): Float64Array {
+  const out = new Float64Array(new SharedArrayBuffer(8 * values.length));
+  out.set(values);
+  return out;
 }
 
 function parsePrefixStrict(text: string) {

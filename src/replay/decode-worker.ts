@@ -13,6 +13,7 @@ import { PresetIdentity } from '../flow/flow-identifier.js';
 import type { IdentityMatcherData } from '../identity/identity-matcher.js';
 import { RingWriter } from './decoded-ring.js';
 import { IdentityAhead } from './identity-ahead.js';
+import { JsonChannelWriter, type JsonChannelData } from './json-channel.js';
 import { NativeRingDecoder } from './native-decode.js';
 import { readCapture } from './read-capture.js';
 
@@ -23,6 +24,15 @@ export interface DecodeWorkerData {
   identity: IdentityMatcherData | null;
   /** Decode the common packets in C++ (native-decode.ts) when the addon is built. */
   nativeDecode: boolean;
+  /** The replay's JSON lines, to encode and write here while waiting for the flow table (json-channel.ts). */
+  json: JsonChannelData | null;
+}
+
+/** To the flow table's thread: writing the JSON lines failed (other than their reader going away). */
+export interface JsonFailedMessage {
+  type: 'json-failed';
+  message: string;
+  code: string | undefined;
 }
 
 /** From the flow table's thread: the org map was reloaded, so look-ups ahead would be wasted. */
@@ -48,9 +58,13 @@ parentPort!.on('message', (m: IdentityStaleMessage | DecodeStartMessage) => {
   }
 });
 if (workerData) started!(workerData as DecodeWorkerData);
-const { files, ring, identity, nativeDecode } = await work;
+const { files, ring, identity, nativeDecode, json } = await work;
 parentPort!.unref(); // listening must not keep this thread alive once the captures are read
 const writer = new RingWriter(ring);
+const jsonWriter =
+  json &&
+  new JsonChannelWriter(json, (e) => parentPort!.postMessage({ type: 'json-failed', message: e.message, code: e.code } satisfies JsonFailedMessage));
+writer.meanwhile = jsonWriter;
 ahead = identity && new IdentityAhead(identity);
 const native = nativeDecode ? NativeRingDecoder.create(writer, decoder) : null;
 const decodeBatch = native ? (batch: PacketBatch) => native.decodeBatch(batch, ahead) : undefined;
@@ -74,3 +88,5 @@ try {
 } finally {
   writer.finish();
 }
+// The sessions the flow table ends after the last packet (capture-end) are still to come.
+jsonWriter?.finish();

@@ -88,8 +88,18 @@ class RingView {
   }
 }
 
+/** Work the decoding thread does while it would wait for room in the ring (json-channel.ts). */
+export interface WorkMeanwhile {
+  /** Does what there is to do; true if there was something. */
+  serve(): boolean;
+  /** Waits until `words[index]` is `empty`, doing the work meanwhile. */
+  wait(words: Int32Array, index: number, empty: number): void;
+}
+
 /** The decoding thread's end: blocks (Atomics.wait) while the next slot is still full. */
 export class RingWriter extends RingView {
+  /** Set: what this thread does while it waits for the reader, and after each slot it hands on. */
+  meanwhile: WorkMeanwhile | null = null;
   private slot = 0;
   private count = 0;
   /** First word of the open run's first packet (-1: none), and what the run holds so far. */
@@ -271,6 +281,7 @@ export class RingWriter extends RingView {
     // both threads, and the flow table's thread, the one that sets a replay's pace, spent
     // 24-47 ms of a 2.5M-packet replay in release() (node --cpu-prof).
     const last = (this.slot + Math.max(1, this.slots >> 1) - 1) % this.slots;
+    if (this.meanwhile !== null) return this.meanwhile.wait(h, last, EMPTY);
     // Wait on the state seen, not a second load: the slot may empty between two loads, and a
     // wait on EMPTY would then sleep for a wake-up that has already been sent.
     for (let state = Atomics.load(h, last); state !== EMPTY; state = Atomics.load(h, last)) Atomics.wait(h, last, state);
@@ -283,12 +294,15 @@ export class RingWriter extends RingView {
     Atomics.notify(this.header, this.slot);
     this.slot = (this.slot + 1) % this.slots;
     this.count = 0;
+    this.meanwhile?.serve();
   }
 }
 
 /** The flow table's end: waits without blocking the event loop (Atomics.waitAsync). */
 export class RingReader extends RingView {
   private slot = 0;
+  /** Told of each slot released (the decoding thread may be waiting on another word: json-channel.ts). */
+  onRelease: ((slot: number) => void) | null = null;
 
   /**
    * The next full slot's packet count, or -1 when the writer has finished. `failed` is asked
@@ -391,8 +405,10 @@ export class RingReader extends RingView {
 
   /** The current slot is handled: the writer may fill it again. */
   release(): void {
-    Atomics.store(this.header, this.slot, EMPTY);
-    Atomics.notify(this.header, this.slot);
-    this.slot = (this.slot + 1) % this.slots;
+    const slot = this.slot;
+    Atomics.store(this.header, slot, EMPTY);
+    Atomics.notify(this.header, slot);
+    this.slot = (slot + 1) % this.slots;
+    this.onRelease?.(slot);
   }
 }

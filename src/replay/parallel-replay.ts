@@ -5,7 +5,8 @@ import { netlogErrorFromData, type NetlogErrorData } from '../errors.js';
 import { FlowTracker } from '../flow/flow-tracker.js';
 import { IdentityRegistry } from '../identity/identity-registry.js';
 import { createRing, RingReader } from './decoded-ring.js';
-import type { DecodeStartMessage, DecodeWorkerData, IdentityStaleMessage } from './decode-worker.js';
+import type { DecodeStartMessage, DecodeWorkerData, IdentityStaleMessage, JsonFailedMessage } from './decode-worker.js';
+import { channelIdentity, createJsonChannel, JsonChannelSender } from './json-channel.js';
 import { NativeFlowPath } from './native-flow.js';
 import { DECODE_WORKER_URL, takePrestartedWorker } from './prestart.js';
 import type { CaptureReport } from './read-capture.js';
@@ -29,20 +30,26 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
   const registry = options.identifier instanceof IdentityRegistry ? options.identifier : null;
   const ahead = registry?.ahead() ?? null;
   if (ahead) tracker.identifyAheadFrom(ahead.generation);
-  const workerData: DecodeWorkerData = { files, ring, identity: ahead?.matcher ?? null, nativeDecode: options.nativeDecode ?? true };
+  // JSON lines to a file descriptor are written by the decoding thread (json-channel.ts).
+  const json = options.jsonLines ? createJsonChannel(options.jsonLines.fd, channelIdentity(options.identifier)) : null;
+  const workerData: DecodeWorkerData = { files, ring, identity: ahead?.matcher ?? null, nativeDecode: options.nativeDecode ?? true, json };
   let worker = takePrestartedWorker();
   if (worker) worker.postMessage({ type: 'start', data: workerData } satisfies DecodeStartMessage);
   else worker = new Worker(DECODE_WORKER_URL, { workerData });
   let aheadStale = false;
   let failure: Error | null = null;
-  worker.on('message', (m: { type: 'report'; report: WireReport } | { type: 'done'; counts: Float64Array; lengthsClamped: number }) => {
+  let sender: JsonChannelSender | null = null;
+  let decoded: () => void;
+  const done = new Promise<void>((resolve) => (decoded = resolve));
+  worker.on('message', (m: { type: 'report'; report: WireReport } | { type: 'done'; counts: Float64Array; lengthsClamped: number } | JsonFailedMessage) => {
     if (m.type === 'report') {
       const r = m.report;
       reports.push({ ...r, warnings: r.warnings.map(netlogErrorFromData), error: r.error && netlogErrorFromData(r.error) });
-    } else {
+    } else if (m.type === 'done') {
       decoder.counts.set(m.counts);
       decoder.lengthsClamped = m.lengthsClamped;
-    }
+      decoded();
+    } else if (sender) sender.fail(Object.assign(new Error(m.message), { code: m.code }));
   });
   worker.on('error', (e) => (failure = e));
   let exitCode: number | null = null;
@@ -59,6 +66,11 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
   const info = new PacketInfo();
   const gap = new Float64Array(1);
   const fast = options.nativeFlow === false ? null : NativeFlowPath.create(tracker, reader);
+  if (json) {
+    sender = new JsonChannelSender(json, options.identifier ?? null, failed, exited);
+    reader.onRelease = (slot) => sender!.released(slot);
+    options.jsonLines!.attach(sender);
+  }
   try {
     for (let n = await reader.next(failed, exited); n >= 0; n = await reader.next(failed, exited)) {
       trackSlot(reader, n, tracker, info, gap, fast);
@@ -70,6 +82,15 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
       tracker.deliver();
       await options.afterBatch?.();
     }
+    await Promise.race([done, exited]); // the reports arrive before 'done', an error before 'exit'
+    if (failure) throw failure;
+    tracker.flush('capture-end');
+    await options.afterBatch?.();
+    // With JSON lines there, the decoding thread ends once it has written the last of them.
+    await sender?.close();
+    await exited;
+    if (failure) throw failure;
+    if (sender?.failure) throw sender.failure;
   } catch (e) {
     // This side stopped reading (a sink failed, or the worker did): the worker may be waiting
     // for room in the ring, so it is stopped rather than awaited.
@@ -77,11 +98,8 @@ export async function replayParallel(files: string[], options: ReplayOptions): P
     throw e;
   } finally {
     fast?.dispose();
+    options.jsonLines?.attach(null);
   }
-  await exited; // its last messages (the reports) arrive before 'exit'
-  if (failure) throw failure;
-  tracker.flush('capture-end');
-  await options.afterBatch?.();
   return { reports, tracker, decoder, fastPathPackets: fast?.taken ?? 0 };
 }
 

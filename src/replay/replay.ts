@@ -1,5 +1,6 @@
 import { Decoder } from '../decode/decoder.js';
 import { FlowTracker, type FlowTrackerOptions } from '../flow/flow-tracker.js';
+import type { JsonLinesTarget } from './json-channel.js';
 import { replayParallel } from './parallel-replay.js';
 import { readCapture, type CaptureReport } from './read-capture.js';
 
@@ -14,6 +15,8 @@ export interface ReplayOptions extends FlowTrackerOptions {
   /** With `parallel`: the flow table takes the packets that neither open nor end a flow
    *  through its C++ fast path (native-flow.ts; default true). */
   nativeFlow?: boolean;
+  /** With `parallel`: JSON lines written by the decoding thread to this descriptor (json-channel.ts). */
+  jsonLines?: JsonLinesTarget;
 }
 
 export interface ReplayResult {
