@@ -117,6 +117,19 @@ describe('replay with decoding on a worker thread', () => {
     expect(JSON.parse(stored.stdout)).toEqual({ n: sessions });
   });
 
+  it('stdout to a reader that falls behind: the decoding thread waits for it (EAGAIN on the pipe) and nothing is lost', () => {
+    const files = Array.from({ length: 300 }, () => join(FIXTURES, 'sessions-veth.pcap')).join(' ');
+    const sum = (replay: string) => spawnSync('bash', ['-c', `${replay} | (sleep 1; sha256sum)`], { encoding: 'utf8', timeout: 60_000 });
+    const slow = sum(`node ${cli} replay -q ${files}`);
+    const single = sum(`node ${cli} replay -q --single-thread ${files}`);
+    expect(slow.error).toBeUndefined();
+    expect(slow.stdout).toMatch(/^[0-9a-f]{64} /);
+    expect(slow.stdout).toBe(single.stdout);
+    // More than a pipe holds (64 KiB), so the writer had to wait.
+    const size = spawnSync('bash', ['-c', `node ${cli} replay -q ${files} | wc -c`], { encoding: 'utf8' });
+    expect(Number(size.stdout)).toBeGreaterThan(1 << 20);
+  });
+
   it('stdout on a full disk: the write error ends the replay with a failing status, whichever thread writes (until 12-08 it was dropped, status 0)', () => {
     for (const args of [[], ['--single-thread'], ['--format', 'csv']]) {
       const full = openSync('/dev/full', 'w');
