@@ -3,7 +3,8 @@
  * when started ahead of it (prestart.ts), in a 'start' message: reads the captures in order
  * through one Decoder and writes every TCP/UDP packet into the shared ring, with the identity
  * of the flows it likely opens when there is an org map; posts each capture's report, then the
- * decoder's counters.
+ * decoder's counters. Given a JSON lines channel, it encodes and writes the replay's sessions
+ * while it waits for the flow table, and after the captures until the flow table is done.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PacketBatch } from '../capture/packet-batch.js';

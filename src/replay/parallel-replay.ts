@@ -17,8 +17,9 @@ type WireReport = Omit<CaptureReport, 'warnings' | 'error'> & { warnings: Netlog
 /**
  * replay() on two threads: a worker reads and decodes the captures (decode-worker.ts) while
  * this thread runs the flow table and the session writers, the decoded packets passing through
- * a ring in shared memory. The same sessions, in the same order, and the same reports as the
- * one-thread replay (tested); only the work is spread over two cores.
+ * a ring in shared memory. With `jsonLines`, the worker also encodes and writes the JSON lines
+ * (json-channel.ts) whenever it would wait for the ring. The same sessions, in the same order,
+ * and the same reports as the one-thread replay (tested); only the work is spread over two cores.
  */
 export async function replayParallel(files: string[], options: ReplayOptions): Promise<ReplayResult> {
   const tracker = new FlowTracker(options);
