@@ -137,7 +137,10 @@ export const MIGRATE_SESSIONS_TABLE = [
 ];
 
 type Kind = 'double' | 'u32' | 'u16' | 'enum' | 'text' | 'code' | 'ipv6';
-type BatchColumn = Exclude<keyof SessionBatch, 'length' | 'capacity' | 'full' | 'record' | 'records' | 'pushRecord' | 'pushRows' | 'clear' | 'resolveIdentity' | 'resolveText' | 'identifier'>;
+type BatchColumn = Exclude<
+  keyof SessionBatch,
+  'length' | 'capacity' | 'full' | 'record' | 'records' | 'pushRecord' | 'pushRows' | 'pushNumeric' | 'clear' | 'resolveIdentity' | 'resolveText' | 'historyText' | 'identifier'
+>;
 
 interface StagedColumn {
   /** A SessionBatch column, the history's code (HistoryCodes), filled with the history, or
