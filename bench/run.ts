@@ -186,13 +186,14 @@ for (const mode of ['scan', 'scan-text', 'staged', 'row', 'chunk', 'csv', 'floor
   }[mode];
   console.log(`| ${label} | ${a.sessions} | ${a.seconds.toFixed(3)} | ${(a.sessionsPerSecond! / 1e3).toFixed(0)} k | ${a.peakRssMiB.toFixed(0)} |`);
 }
-console.log('\nThrough SessionStore: as the daemon writes (batches of 50,000, a transaction each) without and with the ClickHouse outbox, and as a replay writes (bulk: whole row groups, one DuckDB thread); to the last commit, and to the close with its checkpoint:\n');
+console.log('\nThrough SessionStore: as the daemon writes (batches of 50,000, a transaction each) without and with the ClickHouse outbox, and as `replay --db` writes (bulk: whole row groups, one DuckDB thread, a fresh store); to the last commit, and to the close with its checkpoint:\n');
 console.log('| store | sessions | seconds to commit | sessions/s | seconds to close | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|');
 const STORE_MODES: Record<string, string> = {
   plain: 'sessions table only',
   running: 'sessions table only, a store up a while: the same sessions written once before the clock (its table holds them, its emptied batches are reused)',
   outbox: 'sessions table and outbox',
-  bulk: 'bulk, sessions table only',
+  bulk: 'bulk (a replay\'s store), sessions table only, a fresh file',
+  'bulk-again': 'the same into a file that holds one such replay already (a second replay into the same --db)',
 };
 for (const mode of Object.keys(STORE_MODES)) {
   const a = runCase('store-outbox.js', [mode, capture], [], Math.min(RUNS, 3)) as CaseResult & { closedSeconds: number };

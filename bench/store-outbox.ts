@@ -1,11 +1,15 @@
 /**
- * The sessions of CAPTURE appended through SessionStore into a fresh file, after a first
- * batch of them written before the clock starts (a running store): as the daemon
- * writes (batches of 50,000, one transaction each), without and with the ClickHouse outbox
- * (`--clickhouse-url` turns it on), and as a replay writes (`bulk`: whole row groups, one
- * DuckDB thread). `seconds` runs to the last commit, `closedSeconds` to the close (with the
- * checkpoint that the daemon's commits leave to it).
- *   node dist/bench/store-outbox.js plain|outbox|bulk|running CAPTURE
+ * The sessions of CAPTURE appended through SessionStore:
+ * - as the daemon writes (batches of 50,000, one transaction each), without and with the
+ *   ClickHouse outbox (`--clickhouse-url` turns it on), into a fresh file after a first batch
+ *   written before the clock starts (a running store);
+ * - `bulk`: as `netlog replay --db` writes (whole row groups, one DuckDB thread), into a fresh
+ *   file with nothing written before the clock, as a replay's store starts;
+ * - `bulk-again`: the same into a file that already holds one such replay (written, closed and
+ *   opened again before the clock), as a second replay into the same `--db`.
+ * `seconds` runs to the last commit, `closedSeconds` to the close (with the checkpoint that
+ * the daemon's commits leave to it).
+ *   node dist/bench/store-outbox.js plain|outbox|running|bulk|bulk-again CAPTURE
  */
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,23 +19,33 @@ import { replay } from '../src/replay/replay.js';
 import { ROW_GROUP_ROWS } from '../src/store/row-group.js';
 import { SessionStore } from '../src/store/session-store.js';
 
-const [mode, capture] = process.argv.slice(2) as ['plain' | 'outbox' | 'bulk' | 'running', string];
+const [mode, capture] = process.argv.slice(2) as ['plain' | 'outbox' | 'running' | 'bulk' | 'bulk-again', string];
 const batches: SessionBatch[] = [];
 await replay([capture], {
   onSessions: (b) => batches.push(b.copy()),
 });
 const db = join(tmpdir(), `netlog-bench-outbox-${process.pid}.duckdb`);
 rmSync(db, { force: true });
-const store = await SessionStore.open(db, mode === 'bulk' ? { bulk: true, flushRows: ROW_GROUP_ROWS } : { outbox: mode === 'outbox', flushRows: 50_000 });
-// A running store: one write before the clock, whose histories the writes after it send as
-// codes (session-chunk.ts HistoryCodes); its sessions are not counted. `running`: all of the
-// sessions written once before the clock instead, as a daemon that has been up a while: its
-// table holds rows, and its emptied batches wait for reuse (a store fresh from its first
-// write makes a new one for every 2,048 sessions, zeroed pages the kernel must fault in).
-const first = batches.shift()!;
-store.appendBatch(first);
-if (mode === 'running') for (const b of batches) store.appendBatch(b);
-await store.flush();
+const bulk = mode === 'bulk' || mode === 'bulk-again';
+const open = () => SessionStore.open(db, bulk ? { bulk: true, flushRows: ROW_GROUP_ROWS } : { outbox: mode === 'outbox', flushRows: 50_000 });
+if (mode === 'bulk-again') {
+  const earlier = await open();
+  for (const b of batches) earlier.appendBatch(b);
+  await earlier.close();
+}
+const store = await open();
+if (!bulk) {
+  // A running store: one write before the clock, whose histories the writes after it send as
+  // codes (session-chunk.ts HistoryCodes); its sessions are not counted. `running`: all of the
+  // sessions written once before the clock instead, as a daemon that has been up a while: its
+  // table holds rows, and its emptied batches wait for reuse (a store fresh from its first
+  // write makes a new one for every 2,048 sessions, zeroed pages the kernel must fault in).
+  // A replay's store has no such write: its first histories go as text.
+  const first = batches.shift()!;
+  store.appendBatch(first);
+  if (mode === 'running') for (const b of batches) store.appendBatch(b);
+  await store.flush();
+}
 const sessions = batches.reduce((n, b) => n + b.length, 0);
 const start = process.hrtime.bigint();
 for (const b of batches) store.appendBatch(b);

@@ -298,5 +298,28 @@ describe('retention on replay', () => {
     expect(groups.rows.map((g) => Number(g.n))).toEqual([ROW_GROUP_ROWS, ROW_GROUP_ROWS, 7_000]);
     const size = await runReadOnlySql(fast, 'SELECT free_blocks FROM pragma_database_size()');
     expect(Number(size.rows[0]!.free_blocks)).toBe(0);
+
+    // A second replay into the same file: its groups go after the first's, whose last, partial
+    // group is left as it is rather than merged with the new ones and all rewritten
+    // (session-store.ts BULK_VACUUM_TASKS).
+    const second = await SessionStore.open(fast, { bulk: true, flushRows: ROW_GROUP_ROWS });
+    for (const b of batches) second.appendBatch(b);
+    await second.close();
+    const twice = await runReadOnlySql(fast, "SELECT row_group_id AS g, max(count) AS n FROM pragma_storage_info('sessions_hot') GROUP BY 1 ORDER BY 1");
+    expect(twice.rows.map((g) => Number(g.n))).toEqual([ROW_GROUP_ROWS, ROW_GROUP_ROWS, 7_000, ROW_GROUP_ROWS, ROW_GROUP_ROWS, 7_000]);
+    // (The checkpoint writes the table's metadata anew and lets the old block go; merged, the
+    // first replay's data blocks went too: 18 free blocks of 53 when this was written.)
+    const sizeTwice = await runReadOnlySql(fast, 'SELECT free_blocks FROM pragma_database_size()');
+    expect(Number(sizeTwice.rows[0]!.free_blocks)).toBeLessThanOrEqual(1);
+    expect((await runReadOnlySql(fast, 'SELECT count(*) AS n FROM sessions')).rows[0]!.n).toBe(2 * total);
+
+    // Pruning from a bulk store (`replay --prune`): row groups whose sessions (from 2026-11-24)
+    // are all deleted go at the close's checkpoint, merging or not.
+    const pruning = await SessionStore.open(fast, { bulk: true, flushRows: ROW_GROUP_ROWS });
+    const pruned = await pruning.prune(1, new Date('2026-12-24T00:00:00Z'));
+    expect(pruned.tableSessions).toBe(2 * total);
+    await pruning.close();
+    const left = await runReadOnlySql(fast, "SELECT count(DISTINCT row_group_id) AS n FROM pragma_storage_info('sessions_hot')");
+    expect(Number(left.rows[0]!.n)).toBe(0);
   });
 });
