@@ -11,7 +11,8 @@ import { ROW_IPV6, SessionBatch } from '../src/flow/session-batch.js';
 import { formatEndpoint, formatIpv6 } from '../src/decode/address.js';
 import { writeSynFlood } from '../bench/synthetic-capture.js';
 import { runReadOnlySql } from '../src/store/sql-query.js';
-import { HistoryCodes } from '../src/store/session-chunk.js';
+import { HOT_TABLE, HistoryCodes, SessionRowsScan, insertScannedRows } from '../src/store/session-chunk.js';
+import { duckdbApi } from '../src/store/duckdb.js';
 import { CORPUS, FIXTURES, ROOT } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'netlog-store-'));
@@ -158,7 +159,7 @@ describe('session store (a real DuckDB file)', () => {
     expect((await read(old)).length).toBe(records.length + more.length);
   });
 
-  it('histories cross as codes after the write that first sees them, and as text past the last code', () => {
+  it('histories get codes from the list after they are looked up, and go as text past the last code', () => {
     const codes = new HistoryCodes();
     expect(codes.codeOf('ShADadFf')).toBe(0); // first seen: text this time, queued
     expect(codes.list()).toBe("['ShADadFf']::VARCHAR[]");
@@ -169,6 +170,26 @@ describe('session store (a real DuckDB file)', () => {
     expect(codes.codeOf('S')).toBe(2);
     expect(codes.codeOf('D1500')).toBe(0);
     expect(codes.list().split("', '").length).toBe(1024); // nothing more is queued
+  });
+
+  it('a write codes the histories of its own batches, the first write too', async () => {
+    const batches: SessionBatch[] = [];
+    await replay([join(FIXTURES, 'sessions-veth.pcap')], { onSessions: (b) => batches.push(b.copy()) });
+    const histories = new Set(batches.flatMap((b) => b.history.slice(0, b.length)));
+    expect(histories.size).toBeGreaterThan(3);
+    const instance = await duckdbApi.DuckDBInstance.create(':memory:');
+    const c = await instance.connect();
+    try {
+      const scan = new SessionRowsScan(c);
+      scan.load(batches);
+      const sql = insertScannedRows(HOT_TABLE, scan);
+      // Every history is in the write's list, so each row's crosses as a code.
+      for (const h of histories) expect(sql).toContain(`'${h}'`);
+      for (const h of histories) expect(scan.histories.codeOf(h)).toBeGreaterThan(0);
+    } finally {
+      c.closeSync();
+      instance.closeSync();
+    }
   });
 
   it('a running store writes histories by code: the second write of the same sessions reads back as the first', async () => {
@@ -182,7 +203,7 @@ describe('session store (a real DuckDB file)', () => {
           store.appendBatch(b);
         },
       });
-      await store.flush(); // the first write queues the histories; the second sends codes
+      await store.flush(); // the first write codes the histories; the second reuses the codes
     }
     await store.close();
     const { rows } = await runReadOnlySql(db, 'SELECT "sessionId", history FROM sessions ORDER BY "sessionId", history');

@@ -260,10 +260,10 @@ const STAGED_TYPES = STAGED.map(duckType);
  * Codes for history texts, so that a row's history crosses into DuckDB as a number copied with
  * its column, not as a string assigned one row at a time (half of filling a chunk: 0.13 of
  * 0.26 us a row, scratch /tmp/exp/fill.mjs on the synthetic capture's sessions). The INSERT
- * turns a code back into its text from a list in its SQL (`list`): a history first seen while
- * a chunk is filled goes as text and is queued, and the next write's list codes it. Sessions
- * share a few histories (8 in the bench's synthetic capture, 3 in its real one), so after the
- * first write nearly every row has a code. At most MAX_HISTORY_CODES texts get one; past that
+ * turns a code back into its text from a list in its SQL (`list`): a history new to it is queued
+ * when SessionRowsScan.load looks the write's batches up, and that write's list codes it. Sessions
+ * share a few histories (8 in the bench's synthetic capture, 3 in its real one), so the list
+ * stays short and every row has a code. At most MAX_HISTORY_CODES texts get one; past that
  * (hostile input), text. A join with a table of the codes cost DuckDB more than the strings
  * cost JavaScript: INSERT of 250,828 rows 384-452 ms with the join, 276-289 with the list
  * (scratch /tmp/exp/ins.mjs, two DuckDB threads).
@@ -405,8 +405,13 @@ export class SessionRowsScan {
     );
   }
 
-  /** The batches the next scan reads (each once). */
+  /**
+   * The batches the next scan reads (each once). Their histories are looked up first, so that
+   * the write's list (insertScannedRows) codes the ones new to it: a store's first write, a
+   * replay's first row group, sends codes too rather than a string a row.
+   */
   load(batches: SessionBatch[]): void {
+    for (const b of batches) for (let i = 0; i < b.length; i++) this.histories.codeOf(b.history[i]!);
     this.batches = batches;
     this.next = 0;
   }
