@@ -173,10 +173,8 @@ if (mode === 'floor') {
   appendStaged(staging);
   staging.closeSync();
 }
-// The scan as a running store has it: every history seen by an earlier write (the first write
-// of a store sends histories as text and codes them for the next: session-chunk.ts).
+// The scan as the store has it: its load() codes the write's histories (session-chunk.ts), timed.
 const scan = mode === 'scan' || mode === 'scan-text' ? new SessionRowsScan(c) : null;
-for (const b of scan ? batches : []) for (let i = 0; i < b.length; i++) scan!.histories.codeOf(b.history[i]!);
 const start = process.hrtime.bigint();
 await c.run('BEGIN TRANSACTION');
 const appender = scan !== null || mode === 'floor' ? null : await c.createAppender(mode === 'staged' ? 'session_rows' : 'sessions');

@@ -35,12 +35,12 @@ if (mode === 'bulk-again') {
 }
 const store = await open();
 if (!bulk) {
-  // A running store: one write before the clock, whose histories the writes after it send as
-  // codes (session-chunk.ts HistoryCodes); its sessions are not counted. `running`: all of the
-  // sessions written once before the clock instead, as a daemon that has been up a while: its
-  // table holds rows, and its emptied batches wait for reuse (a store fresh from its first
-  // write makes a new one for every 2,048 sessions, zeroed pages the kernel must fault in).
-  // A replay's store has no such write: its first histories go as text.
+  // A running store: one write before the clock, its sessions not counted (until 12-08 that
+  // write was also what gave the histories codes; a write now codes its own). `running`: all
+  // of the sessions written once before the clock instead, as a daemon that has been up a
+  // while: its table holds rows, and its emptied batches wait for reuse (a store fresh from
+  // its first write makes a new one for every 2,048 sessions, zeroed pages the kernel must
+  // fault in). A replay's store has no such write.
   const first = batches.shift()!;
   store.appendBatch(first);
   if (mode === 'running') for (const b of batches) store.appendBatch(b);
