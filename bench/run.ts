@@ -173,10 +173,11 @@ for (const map of [false, true]) {
 
 console.log('\n## Appending the sessions of that capture to DuckDB (one transaction, fresh file)\n');
 console.log('| method | sessions | seconds | sessions/s | peak RSS MiB |\n|---|---:|---:|---:|---:|');
-for (const mode of ['scan', 'scan-text', 'staged', 'row', 'chunk', 'csv', 'floor']) {
+for (const mode of ['native', 'scan', 'scan-text', 'staged', 'row', 'chunk', 'csv', 'floor']) {
   const a = runCase('store-append.js', [mode, capture], [], Math.min(RUNS, 3)) as CaseResult & { mode: string };
   const label = {
-    scan: 'session batches scanned by a table function into the hot table, addresses and ids as numbers (the store)',
+    native: 'session batches read by a native table function (netlog_store) that fills DuckDB\'s chunks with hot rows on DuckDB\'s threads (the store)',
+    scan: 'session batches scanned by a JavaScript table function into the hot table, addresses and ids as numbers (the store where netlog_store is not built; until 12-08)',
     'scan-text': 'the same scan, the record\'s text made by SQL and stored (the store until 12-07)',
     staged: 'session batches to a temp table, then INSERT ... SELECT into the hot table',
     row: 'appender row API, text stored',
@@ -193,6 +194,7 @@ const STORE_MODES: Record<string, string> = {
   running: 'sessions table only, a store up a while: the same sessions written once before the clock (its table holds them, its emptied batches are reused)',
   outbox: 'sessions table and outbox',
   bulk: 'bulk (a replay\'s store), sessions table only, a fresh file',
+  'bulk-js': 'the same through the JavaScript scan (where netlog_store is not built; until 12-08)',
   'bulk-again': 'the same into a file that holds one such replay already (a second replay into the same --db)',
 };
 for (const mode of Object.keys(STORE_MODES)) {

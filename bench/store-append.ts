@@ -1,8 +1,11 @@
 /**
  * Appending sessions to DuckDB, each way into a fresh file inside one transaction, on the
  * sessions of the synthetic capture:
- * - scan (the store's way): the flow table's SessionBatches copied column by column into the
- *   chunks of a table function that DuckDB scans into one INSERT ... SELECT into the hot table
+ * - native (the store's way): the flow table's SessionBatches read by a table function of
+ *   native/netlog_store.cc, which fills DuckDB's chunks with hot rows on DuckDB's threads, into
+ *   one INSERT ... SELECT into the hot table (native-scan.ts);
+ * - scan (the store's way where that addon is not built, and until 12-08): the batches copied
+ *   column by column into the chunks of a table function in JavaScript, SQL making the hot rows
  *   (addresses and ids as numbers, session-chunk.ts);
  * - scan-text (the store's way until 12-07): the same scan, the record's columns stored, their
  *   text made inside DuckDB;
@@ -14,7 +17,7 @@
  *   table (appended before the clock starts), timed is only the INSERT ... SELECT that makes
  *   the hot rows and its COMMIT. What any way in from JavaScript adds to this, so the most such
  *   a store can reach on this machine.
- *   node dist/bench/store-append.js scan|scan-text|staged|row|chunk|csv|floor CAPTURE
+ *   node dist/bench/store-append.js native|scan|scan-text|staged|row|chunk|csv|floor CAPTURE
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import type { DuckDBAppender, DuckDBType, DuckDBValue } from '@duckdb/node-api';
@@ -30,10 +33,10 @@ import {
   createStagedChunk,
   fillStagedChunk,
   insertScannedRecords,
-  insertScannedRows,
   moveStagedRows,
 } from '../src/store/session-chunk.js';
 import { BATCH_ROWS } from '../src/flow/session-batch.js';
+import { NativeRowsScan } from '../src/store/native-scan.js';
 import { WRITE_MEMORY_LIMIT } from '../src/store/session-store.js';
 import { duckdbApi } from '../src/store/duckdb.js';
 
@@ -131,8 +134,8 @@ function insertFromCsv(file: string): string {
   );
 }
 
-const [mode, capture] = process.argv.slice(2) as ['row' | 'chunk' | 'csv' | 'staged' | 'scan' | 'scan-text' | 'floor', string];
-const batchwise = mode === 'staged' || mode === 'scan' || mode === 'scan-text' || mode === 'floor';
+const [mode, capture] = process.argv.slice(2) as ['row' | 'chunk' | 'csv' | 'staged' | 'native' | 'scan' | 'scan-text' | 'floor', string];
+const batchwise = mode === 'staged' || mode === 'native' || mode === 'scan' || mode === 'scan-text' || mode === 'floor';
 /** Into the hot table (the store's layout), or a table of the record's columns. */
 const hot = batchwise && mode !== 'scan-text';
 const records: SessionRecord[] = [];
@@ -174,7 +177,8 @@ if (mode === 'floor') {
   staging.closeSync();
 }
 // The scan as the store has it: its load() codes the write's histories (session-chunk.ts), timed.
-const scan = mode === 'scan' || mode === 'scan-text' ? new SessionRowsScan(c) : null;
+const scan = mode === 'native' ? NativeRowsScan.on(c) : mode === 'scan' || mode === 'scan-text' ? new SessionRowsScan(c) : null;
+if (mode === 'native' && scan === null) throw new Error('the native scan is not built (npm ci builds native/)');
 const start = process.hrtime.bigint();
 await c.run('BEGIN TRANSACTION');
 const appender = scan !== null || mode === 'floor' ? null : await c.createAppender(mode === 'staged' ? 'session_rows' : 'sessions');
@@ -183,7 +187,7 @@ if (mode === 'floor') {
   await c.run(insert!);
 } else if (appender === null) {
   scan!.load(batches);
-  await c.run(mode === 'scan' ? insertScannedRows(HOT_TABLE, scan!) : insertScannedRecords('sessions', scan!));
+  await c.run(mode === 'scan-text' ? insertScannedRecords('sessions', scan as SessionRowsScan) : scan!.insertRows(HOT_TABLE));
 } else if (mode === 'row') {
   for (const r of records) {
     for (const col of SESSION_COLUMNS) col.append(appender, r);

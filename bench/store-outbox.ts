@@ -6,10 +6,11 @@
  * - `bulk`: as `netlog replay --db` writes (whole row groups, one DuckDB thread), into a fresh
  *   file with nothing written before the clock, as a replay's store starts;
  * - `bulk-again`: the same into a file that already holds one such replay (written, closed and
- *   opened again before the clock), as a second replay into the same `--db`.
+ *   opened again before the clock), as a second replay into the same `--db`;
+ * - `bulk-js`: `bulk` through the JavaScript scan (session-chunk.ts) rather than the native one.
  * `seconds` runs to the last commit, `closedSeconds` to the close (with the checkpoint that
  * the daemon's commits leave to it).
- *   node dist/bench/store-outbox.js plain|outbox|running|bulk|bulk-again CAPTURE
+ *   node dist/bench/store-outbox.js plain|outbox|running|bulk|bulk-again|bulk-js CAPTURE
  */
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,15 +20,16 @@ import { replay } from '../src/replay/replay.js';
 import { ROW_GROUP_ROWS } from '../src/store/row-group.js';
 import { SessionStore } from '../src/store/session-store.js';
 
-const [mode, capture] = process.argv.slice(2) as ['plain' | 'outbox' | 'running' | 'bulk' | 'bulk-again', string];
+const [mode, capture] = process.argv.slice(2) as ['plain' | 'outbox' | 'running' | 'bulk' | 'bulk-again' | 'bulk-js', string];
 const batches: SessionBatch[] = [];
 await replay([capture], {
   onSessions: (b) => batches.push(b.copy()),
 });
 const db = join(tmpdir(), `netlog-bench-outbox-${process.pid}.duckdb`);
 rmSync(db, { force: true });
-const bulk = mode === 'bulk' || mode === 'bulk-again';
-const open = () => SessionStore.open(db, bulk ? { bulk: true, flushRows: ROW_GROUP_ROWS } : { outbox: mode === 'outbox', flushRows: 50_000 });
+const bulk = mode === 'bulk' || mode === 'bulk-again' || mode === 'bulk-js';
+const open = () =>
+  SessionStore.open(db, bulk ? { bulk: true, flushRows: ROW_GROUP_ROWS, javascriptScan: mode === 'bulk-js' } : { outbox: mode === 'outbox', flushRows: 50_000 });
 if (mode === 'bulk-again') {
   const earlier = await open();
   for (const b of batches) earlier.appendBatch(b);

@@ -35,6 +35,14 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-O2", "-std=c++17"]
+    },
+    {
+      "target_name": "netlog_store",
+      "sources": ["netlog_store.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "libraries": ["-ldl"],
+      "cflags_cc": ["-O2", "-std=c++17"]
     }
   ]
 }

@@ -252,29 +252,34 @@ describe('retention on replay', () => {
     expect((await runReadOnlySql(db, 'SELECT count(*) AS n FROM sessions_all')).rows[0]!.n).toBe(5);
   });
 
-  it('caughtUp(): a turn of the event loop while a write is in progress, so DuckDB gets its chunks; nothing otherwise', async () => {
+  it('caughtUp(): a turn of the event loop while a write asks this thread for chunks (the JavaScript scan); nothing while the native scan writes, or when nothing is written', async () => {
     const capture = join(tmp, 'caught-up.pcap');
     writeSynFlood(capture, 30_000, 5);
     const batches: SessionBatch[] = [];
     await replay([capture], { maxFlows: 1000, onSessions: (b) => batches.push(b.copy()) });
-    const store = await SessionStore.open(join(tmp, 'caught-up.duckdb'), { bulk: true, flushRows: 20_000 });
-    expect(store.caughtUp()).toBeUndefined(); // nothing written, nothing waiting
-    for (const b of batches) store.appendBatch(b); // past flushRows: a write starts
-    const flushed = store.flush();
-    await new Promise((resolve) => setImmediate(resolve)); // the write starts when its turn in the store's queue comes
-    // A replay's thread awaits this after each slot of packets: while the write runs, it is a
-    // promise (one event-loop turn), and the write's chunk requests are served meanwhile.
-    let turns = 0;
-    for (let turn = store.caughtUp(); turn !== undefined; turn = store.caughtUp()) {
-      expect(turn).toBeInstanceOf(Promise);
-      await turn;
-      turns++;
+    for (const javascriptScan of [true, false]) {
+      const store = await SessionStore.open(join(tmp, `caught-up-${javascriptScan}.duckdb`), { bulk: true, flushRows: 20_000, javascriptScan });
+      expect(store.nativeScan).toBe(!javascriptScan);
+      expect(store.caughtUp()).toBeUndefined(); // nothing written, nothing waiting
+      for (const b of batches) store.appendBatch(b); // past flushRows: a write starts
+      const flushed = store.flush();
+      await new Promise((resolve) => setImmediate(resolve)); // the write starts when its turn in the store's queue comes
+      // A replay's thread awaits this after each slot of packets: while a JavaScript scan's
+      // write runs, it is a promise (one event-loop turn), and the chunk requests are served
+      // meanwhile. The native scan's DuckDB fills its own chunks: no turn.
+      let turns = 0;
+      for (let turn = store.caughtUp(); turn !== undefined; turn = store.caughtUp()) {
+        expect(turn).toBeInstanceOf(Promise);
+        await turn;
+        turns++;
+      }
+      if (javascriptScan) expect(turns).toBeGreaterThan(0);
+      else expect(turns).toBe(0);
+      await flushed;
+      expect(store.caughtUp()).toBeUndefined();
+      await store.close();
+      expect(store.written).toBe(batches.reduce((n, b) => n + b.length, 0));
     }
-    expect(turns).toBeGreaterThan(0);
-    await flushed;
-    expect(store.caughtUp()).toBeUndefined();
-    await store.close();
-    expect(store.written).toBe(batches.reduce((n, b) => n + b.length, 0));
   });
 
   it('a bulk store (a replay\'s) commits whole row groups for size, everything within its interval, the rest at close', async () => {

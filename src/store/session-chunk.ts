@@ -369,6 +369,21 @@ export function createStagedChunk(): DuckDBDataChunk {
 }
 
 const SCAN_FUNCTION = 'netlog_session_rows';
+let jsScans = 0;
+
+/**
+ * Batches of sessions as a table function DuckDB reads hot rows from: the store's way in. The
+ * native scan (native-scan.ts) where its addon is built, else this file's SessionRowsScan.
+ */
+export interface RowsScan {
+  /** The batches the next write reads (each once); untouched until clear(). */
+  load(batches: SessionBatch[]): void;
+  clear(): void;
+  /** SQL that moves the loaded batches into `table` (the hot table's columns) as hot rows. */
+  insertRows(table: string): string;
+  /** Does DuckDB ask this thread for the rows while a write runs (SessionStore.caughtUp)? */
+  readonly asksThisThread: boolean;
+}
 
 /**
  * The batches of one write as a table function, `netlog_session_rows()`, that DuckDB scans
@@ -385,7 +400,10 @@ const SCAN_FUNCTION = 'netlog_session_rows';
  * the 20M-packet replay into DuckDB took 22.2 -> 30.0 s of CPU for no gain in wall time; a
  * replay's store now runs DuckDB on one (row-group.ts), and the turn pays.
  */
-export class SessionRowsScan {
+export class SessionRowsScan implements RowsScan {
+  /** The table function, one name a scan (two scans on one instance must not share one). */
+  readonly functionName = `${SCAN_FUNCTION}_${++jsScans}`;
+  readonly asksThisThread = true;
   private batches: SessionBatch[] = [];
   private next = 0;
   private readonly validity = new Uint8Array(BATCH_ROWS / 8);
@@ -396,7 +414,7 @@ export class SessionRowsScan {
   constructor(connection: DuckDBConnection) {
     connection.registerTableFunction(
       duckdbApi.DuckDBTableFunction.create({
-        name: SCAN_FUNCTION,
+        name: this.functionName,
         bindFunction: (bind) => STAGED.forEach((c, i) => bind.addResultColumn(c.name, STAGED_TYPES[i]!)),
         // Batches are independent: DuckDB's threads may each take some.
         initFunction: (init) => init.setMaxThreads(availableParallelism()),
@@ -422,6 +440,10 @@ export class SessionRowsScan {
     this.next = 0;
   }
 
+  insertRows(table: string): string {
+    return insertScannedRows(table, this);
+  }
+
   private produce(output: DuckDBDataChunk): void {
     // A chunk of no rows ends the scan, so empty batches are passed over.
     while (this.next < this.batches.length && this.batches[this.next]!.length === 0) this.next++;
@@ -436,13 +458,13 @@ const scannedHotRow = (histories: HistoryCodes) => hotRow(`coalesce(list_extract
 
 /** SQL that moves the batches loaded into `scan` into `table` as hot rows. */
 export function insertScannedRows(table: string, scan: SessionRowsScan): string {
-  return `INSERT INTO ${table} SELECT ${scannedHotRow(scan.histories)} FROM ${SCAN_FUNCTION}()`;
+  return `INSERT INTO ${table} SELECT ${scannedHotRow(scan.histories)} FROM ${scan.functionName}()`;
 }
 
 /** The same batches into `table` with the record's columns, text made and stored (the layout
  *  of earlier versions, kept to compare: bench/store-append.ts). */
 export function insertScannedRecords(table: string, scan: SessionRowsScan): string {
-  return `INSERT INTO ${table} SELECT ${RECORD_OF_HOT_ROW} FROM (SELECT ${scannedHotRow(scan.histories)} FROM ${SCAN_FUNCTION}())`;
+  return `INSERT INTO ${table} SELECT ${RECORD_OF_HOT_ROW} FROM (SELECT ${scannedHotRow(scan.histories)} FROM ${scan.functionName}())`;
 }
 
 /** SQL that moves the rows of CREATE_STAGING_TABLE (histories as text) into `table` and empties it. */

@@ -14,7 +14,8 @@ import {
   type CompactionResult,
 } from './compaction.js';
 import { pruneSessions, type PruneResult } from './retention.js';
-import { ADD_IPV6_COLUMNS, CREATE_HOT_TABLE, HOT_TABLE, MIGRATE_SESSIONS_TABLE, SESSIONS_VIEW, SessionRowsScan, insertScannedRows } from './session-chunk.js';
+import { ADD_IPV6_COLUMNS, CREATE_HOT_TABLE, HOT_TABLE, MIGRATE_SESSIONS_TABLE, SESSIONS_VIEW, SessionRowsScan, type RowsScan } from './session-chunk.js';
+import { NativeRowsScan } from './native-scan.js';
 import { CREATE_OUTBOX, MOVE_STAGED } from './outbox.js';
 
 export interface SessionStoreOptions {
@@ -42,6 +43,8 @@ export interface SessionStoreOptions {
    * written to the WAL first. Its checkpoints do not merge row groups (BULK_VACUUM_TASKS).
    */
   bulk?: boolean;
+  /** Write through the JavaScript scan even where the native one is built (tests, benchmarks). */
+  javascriptScan?: boolean;
 }
 
 /**
@@ -125,11 +128,16 @@ export class SessionStore {
   private readonly onWriteState: SessionStoreOptions['onWriteState'];
   /** Emptied batches kept for reuse (MIN_SPARE_BATCHES). */
   private readonly maxSpare: number;
-  /** The batches of the write in progress, as the table function its INSERT reads. */
-  private readonly scan: SessionRowsScan;
+  /** The batches of the write in progress, as the table function its INSERT reads: the native
+   *  scan (native-scan.ts) where its addon is built, else the JavaScript one (session-chunk.ts). */
+  private readonly scan: RowsScan;
   private retryMs = RETRY_MIN_MS;
   /** Sessions committed so far by this store. */
   written = 0;
+  /** Does this store write through the native scan? */
+  get nativeScan(): boolean {
+    return this.scan instanceof NativeRowsScan;
+  }
   /** Write attempts that failed (each is retried; the sessions wait in memory). */
   writeFailures = 0;
   /** Sessions lost because writes failed for so long that the memory bound was reached. */
@@ -154,7 +162,7 @@ export class SessionStore {
     this.onWriteState = options.onWriteState;
     this.maxSpare = Math.max(MIN_SPARE_BATCHES, Math.ceil((PENDING_BATCHES * this.flushRows) / BATCH_ROWS) + 1);
     this.dataDir = options.dataDir ?? dirname(path);
-    this.scan = new SessionRowsScan(connection);
+    this.scan = (options.javascriptScan ? null : NativeRowsScan.on(connection)) ?? new SessionRowsScan(connection);
   }
 
   static async open(path: string, options: SessionStoreOptions = {}): Promise<SessionStore> {
@@ -217,20 +225,20 @@ export class SessionStore {
    * For a producer that can wait (a replay, not a live capture), after each run of work:
    * resolves once the writes queued so far are done if PENDING_BATCHES batches are waiting, so
    * a file read faster than DuckDB commits does not pile sessions up in memory; otherwise, while
-   * a write is in progress, after one turn of the event loop. DuckDB's thread asks this thread
-   * for each chunk of a write (SessionRowsScan), and a replay whose ring stays full turns the
-   * loop nowhere else: without the turn, DuckDB waited for the replay and the replay, once
-   * PENDING_BATCHES were waiting, for DuckDB, taking turns on two cores. The 20M-packet
-   * `replay -q --db` 12.53 -> 11.28 s and 14.48 -> 12.01 s (medians of three and two
+   * a write is in progress and its scan asks this thread for rows (the JavaScript scan, where
+   * the native one is not built), after one turn of the event loop. A replay whose ring stays
+   * full turns the loop nowhere else: without the turn, DuckDB waited for the replay and the
+   * replay, once PENDING_BATCHES were waiting, for DuckDB, taking turns on two cores. The
+   * 20M-packet `replay -q --db` 12.53 -> 11.28 s and 14.48 -> 12.01 s (medians of three and two
    * alternating rounds, CPU 16.2 -> 18.0 and 18.7 -> 19.0 s), the real capture 1.66 -> 1.57 s
-   * (six rounds).
+   * (six rounds). The native scan fills DuckDB's chunks on DuckDB's thread and needs no turn.
    */
   caughtUp = (): Promise<void> | void => {
     if (this.pendingRows >= PENDING_BATCHES * this.flushRows && this.writeError === null) {
       this.flushInBackground(this.bulk);
       return this.flushing;
     }
-    if (this.writingRows > 0) return new Promise((resolve) => setImmediate(resolve));
+    if (this.writingRows > 0 && this.scan.asksThisThread) return new Promise((resolve) => setImmediate(resolve));
   };
 
   /**
@@ -371,7 +379,7 @@ export class SessionStore {
     const started = performance.now();
     this.scan.load(batches);
     try {
-      const move = [insertScannedRows(this.outbox ? 'sink_staging' : HOT_TABLE, this.scan), ...(this.outbox ? MOVE_STAGED : [])];
+      const move = [this.scan.insertRows(this.outbox ? 'sink_staging' : HOT_TABLE), ...(this.outbox ? MOVE_STAGED : [])];
       await c.run(['BEGIN TRANSACTION', ...move, 'COMMIT'].join(';\n'));
     } catch (e) {
       await c.run('ROLLBACK').catch(() => {});
