@@ -70,7 +70,6 @@ export let nativeScanProblem: string | null = null;
 export class NativeRowsScan implements RowsScan {
   /** The table function, one name a scan (two scans on one instance must not share one). */
   readonly functionName = `netlog_native_rows_${++scans}`;
-  readonly asksThisThread = false;
   private readonly handle: object;
   /** The loaded batches, held so that their memory lives until clear(). */
   private held: SessionBatch[] = [];

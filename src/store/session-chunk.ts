@@ -381,8 +381,6 @@ export interface RowsScan {
   clear(): void;
   /** SQL that moves the loaded batches into `table` (the hot table's columns) as hot rows. */
   insertRows(table: string): string;
-  /** Does DuckDB ask this thread for the rows while a write runs (SessionStore.caughtUp)? */
-  readonly asksThisThread: boolean;
 }
 
 /**
@@ -403,7 +401,6 @@ export interface RowsScan {
 export class SessionRowsScan implements RowsScan {
   /** The table function, one name a scan (two scans on one instance must not share one). */
   readonly functionName = `${SCAN_FUNCTION}_${++jsScans}`;
-  readonly asksThisThread = true;
   private batches: SessionBatch[] = [];
   private next = 0;
   private readonly validity = new Uint8Array(BATCH_ROWS / 8);
