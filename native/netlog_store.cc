@@ -490,34 +490,70 @@ Napi::Value Register(const Napi::CallbackInfo& info) {
   return Napi::External<ScanRef>::New(env, ref, [](Napi::Env, ScanRef* r) { delete r; });
 }
 
-// load(handle, numerics[], layouts[], lengths, texts[], arena, slots): the batches the next
-// scan reads. JavaScript keeps every array alive, unchanged, until clear().
+// Bytes a row takes in each Column, for load()'s bounds.
+constexpr int kRowBytes[kColumns] = {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 4, 4, 16, 16, 4, 4, 2, 2, 1, 1, 1, 1, 1, kHistoryMax};
+
+// load(handle, numerics[], layouts[], lengths, texts[], arena, slots, slotCount): the batches
+// the next scan reads. JavaScript keeps every array alive, unchanged, until clear(). Everything
+// the scan will read is checked to lie inside the arrays given, so a wrong call is an error
+// here, never a read past an array on DuckDB's thread.
 Napi::Value Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const auto fail = [&](const char* what) {
+    Napi::RangeError::New(env, std::string("load: ") + what).ThrowAsJavaScriptException();
+    return env.Undefined();
+  };
+  if (info.Length() < 8 || !info[0].IsExternal() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsTypedArray() || !info[4].IsArray() ||
+      !info[5].IsTypedArray() || !info[6].IsTypedArray() || !info[7].IsNumber())
+    return fail("(handle, numerics, layouts, lengths, texts, arena, slots, slotCount)");
   Scan& s = *info[0].As<Napi::External<ScanRef>>().Data()->scan;
   Napi::Array numerics = info[1].As<Napi::Array>();
   Napi::Array layouts = info[2].As<Napi::Array>();
-  const int32_t* lengths = netlog::Data<int32_t>(info[3]);
   Napi::Array texts = info[4].As<Napi::Array>();
-  s.batches.clear();
-  for (uint32_t i = 0; i < numerics.Length(); i++) {
-    Napi::Value layout = layouts.Get(i);
-    Napi::Value numeric = numerics.Get(i);
-    Napi::Value text = texts.Get(i);
+  const uint32_t n = numerics.Length();
+  if (layouts.Length() != n || texts.Length() != n || info[3].As<Napi::TypedArray>().ElementLength() < 2 * size_t(n))
+    return fail("a batch's layout, length or text is missing");
+  const int32_t* lengths = netlog::Data<int32_t>(info[3]);
+  const size_t arenaBytes = info[5].As<Napi::TypedArray>().ByteLength();
+  const int32_t* slots = netlog::Data<int32_t>(info[6]);
+  const int64_t slotCount = info[7].As<Napi::Number>().Int64Value();
+  if (slotCount < 0 || size_t(2 * slotCount) > info[6].As<Napi::TypedArray>().ElementLength()) return fail("more slots than the slot table holds");
+  for (int64_t k = 0; k < slotCount; k++) {
+    const int64_t at = slots[2 * k], length = slots[2 * k + 1];
+    if (at < 0 || length < 0 || size_t(at + length) > arenaBytes) return fail("a text slot lies outside the arena");
+  }
+  std::vector<Batch> batches;
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Value numeric = numerics.Get(i), layout = layouts.Get(i), text = texts.Get(i);
+    if (!numeric.IsTypedArray() || !layout.IsTypedArray() || layout.As<Napi::TypedArray>().ElementLength() < kColumns)
+      return fail("a batch's layout is not this addon's");
     Batch b{};
     b.numeric = netlog::Data<uint8_t>(numeric);
     b.layout = netlog::Data<int32_t>(layout);
     b.capacity = lengths[2 * i];
     b.length = lengths[2 * i + 1];
-    b.texts = text.IsTypedArray() ? netlog::Data<int32_t>(text) : nullptr;
-    if (b.length < 0 || b.length > b.capacity || idx_t(b.length) > kVectorSize || layout.As<Napi::TypedArray>().ElementLength() < kColumns) {
-      Napi::RangeError::New(env, "load: a batch is larger than a chunk, or its layout is not this addon's").ThrowAsJavaScriptException();
-      return env.Undefined();
+    if (b.length < 0 || b.length > b.capacity || idx_t(b.length) > kVectorSize) return fail("a batch is larger than a chunk");
+    const size_t bytes = numeric.As<Napi::TypedArray>().ByteLength();
+    for (int c = 0; c < kColumns; c++) {
+      if (b.layout[c] < 0 || size_t(b.layout[c]) + size_t(kRowBytes[c]) * b.capacity > bytes) return fail("a batch's column lies outside its buffer");
     }
-    s.batches.push_back(b);
+    if (text.IsTypedArray()) {
+      if (text.As<Napi::TypedArray>().ElementLength() < size_t(kTexts) * b.capacity) return fail("a batch's text slots are fewer than its rows");
+      b.texts = netlog::Data<int32_t>(text);
+      for (int t = 0; t < kTexts; t++) {
+        for (int r = 0; r < b.length; r++) {
+          const int32_t slot = b.texts[size_t(t) * b.capacity + r];
+          if (slot < -1 || slot >= slotCount) return fail("a row's text slot is not in the slot table");
+        }
+      }
+    } else if (!text.IsNull()) {
+      return fail("a batch's text slots are neither an Int32Array nor null");
+    }
+    batches.push_back(b);
   }
+  s.batches = std::move(batches);
   s.arena = netlog::Data<uint8_t>(info[5]);
-  s.slots = netlog::Data<int32_t>(info[6]);
+  s.slots = slots;
   s.next.store(0);
   return env.Undefined();
 }

@@ -12,6 +12,7 @@ import { duckdbApi } from '../src/store/duckdb.js';
 import { NativeRowsScan, nativeScanLoaded, nativeScanProblem } from '../src/store/native-scan.js';
 import { CREATE_HOT_TABLE, HOT_TABLE, SESSIONS_VIEW, SessionRowsScan } from '../src/store/session-chunk.js';
 import { SessionStore } from '../src/store/session-store.js';
+import { loadAddon } from '../src/native-addon.js';
 import { FIXTURES } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'netlog-native-scan-'));
@@ -86,6 +87,33 @@ describe('the native scan (native/netlog_store.cc)', () => {
         { userId: 'José ☃ <u1>', sourceAddr: '[fe80::1]:51000', destAddr: '10.0.0.5:443', duration: 1.5, open: false, history: 'ShADadFf', endReason: 'fin', sessionId: 'record-1', orgId: "org 'quoted'", clientId: 3 },
         { userId: null, sourceAddr: '100.90.1.2:5353', destAddr: '100.90.1.3:53', duration: null, open: true, history: '', endReason: null, sessionId: 'record-2', orgId: null, clientId: null },
       ]);
+    } finally {
+      c.closeSync();
+      instance.closeSync();
+    }
+  });
+
+  it('refuses a load that would have DuckDB read past an array, and the scan stays usable', async () => {
+    const addon = loadAddon<{ load: (...args: unknown[]) => void }>('netlog_store')!;
+    const instance = await duckdbApi.DuckDBInstance.create(':memory:');
+    const c = await instance.connect();
+    try {
+      await c.run(CREATE_HOT_TABLE);
+      const scan = NativeRowsScan.on(c)!;
+      const handle = (scan as unknown as { handle: object }).handle;
+      const batch = new SessionBatch();
+      batch.pushRecord(RECORDS[0]!);
+      scan.load([batch]);
+      const layout = (scan as unknown as { layoutOf: (b: SessionBatch) => Int32Array }).layoutOf(batch);
+      const load = (numeric: Uint8Array, texts: Int32Array | null, slotCount: number) => () =>
+        addon.load(handle, [numeric], [layout], Int32Array.of(batch.capacity, 1), [texts], new Uint8Array(8), Int32Array.of(0, 8), slotCount);
+      expect(load(new Uint8Array(64), null, 0)).toThrow(/column lies outside its buffer/);
+      expect(load(batch.numeric, new Int32Array(6 * batch.capacity).fill(3), 1)).toThrow(/text slot is not in the slot table/);
+      expect(load(batch.numeric, null, 2)).toThrow(/more slots than the slot table holds/);
+      expect(() => addon.load(handle, [batch.numeric], [layout], Int32Array.of(batch.capacity, 1), [null], new Uint8Array(4), Int32Array.of(0, 8), 1)).toThrow(/outside the arena/);
+      // The refused loads left the scan as it was: the good load still writes its row.
+      await c.run(scan.insertRows(HOT_TABLE));
+      expect((await c.runAndReadAll(`SELECT count(*) FROM ${HOT_TABLE}`)).getRows()[0]![0]).toBe(1n);
     } finally {
       c.closeSync();
       instance.closeSync();

@@ -9,7 +9,7 @@ import type { RowsScan } from './session-chunk.js';
 /** native/netlog_store.cc. */
 interface NativeStore {
   register(connection: unknown, name: string, columns: string[], enums: string[][], historyLetters: string): object;
-  load(handle: object, numerics: Uint8Array[], layouts: Int32Array[], lengths: Int32Array, texts: Array<Int32Array | null>, arena: Uint8Array, slots: Int32Array): void;
+  load(handle: object, numerics: Uint8Array[], layouts: Int32Array[], lengths: Int32Array, texts: Array<Int32Array | null>, arena: Uint8Array, slots: Int32Array, slotCount: number): void;
   clear(handle: object): void;
   layout: { columns: number; texts: number; outputs: number; historyMax: number; stillOpen: number; rowIpv6: number; vectorSize: number };
 }
@@ -121,7 +121,7 @@ export class NativeRowsScan implements RowsScan {
       lengths[2 * k + 1] = b.length;
     });
     this.held = batches;
-    this.addon.load(this.handle, numerics, layouts, lengths, texts, this.arena, this.slots);
+    this.addon.load(this.handle, numerics, layouts, lengths, texts, this.arena, this.slots, this.slotOf.size);
   }
 
   /** Lets go of the batches (after the write, whether it went in or not). */
