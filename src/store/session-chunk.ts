@@ -384,8 +384,10 @@ export interface RowsScan {
 }
 
 /**
- * The batches of one write as a table function, `netlog_session_rows()`, that DuckDB scans
- * straight into `INSERT ... SELECT` (insertScannedRows). DuckDB asks for a chunk at a time
+ * The batches of one write as a table function, `netlog_session_rows_N()`, that DuckDB scans
+ * straight into `INSERT ... SELECT` (insertScannedRows): the store's way in where the native
+ * scan (native-scan.ts, since 12-08) is not built, and its reference in the tests, which
+ * compare the rows the two write. DuckDB asks for a chunk at a time
  * from its own threads; the binding runs each request on this thread, which copies one
  * batch (BATCH_ROWS, a DuckDB vector's size) into the chunk it is given. The former way,
  * an appender into a temporary table and then INSERT ... SELECT from it, spent 0.21-0.28 s
