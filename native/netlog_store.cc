@@ -131,7 +131,10 @@ bool LoadApi() {
 }
 
 // @duckdb/node-bindings' type tag of a connection external (its duckdb_node_bindings.cpp, which
-// holds a duckdb_connection_holder there: { duckdb_connection connection; }).
+// holds a duckdb_connection_holder there: { duckdb_connection connection; }). The tag says
+// whose external it is, not how the holder is laid out, so package.json pins the bindings'
+// version exactly: before moving it, check that holder in the new version's source
+// (test/native-scan.test.ts writes through this path and would fail, or hang, if it changed).
 const napi_type_tag kConnectionTag = {0x922B9BF54AB04DFC, 0x8A258578D371DB71};
 
 // ---- The batches: numeric columns at offsets into one buffer (session-batch.ts).
