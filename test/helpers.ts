@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileSource } from '../src/capture/file-source.js';
@@ -10,6 +10,15 @@ import { NetlogError } from '../src/errors.js';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'fixtures');
 export const CORPUS = join(ROOT, '..', 'shared', 'corpus');
+
+/** Every capture file under `dir`, recursively. */
+export function capturesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const path = join(dir, f);
+    if (statSync(path).isDirectory()) return capturesUnder(path);
+    return /(MANIFEST|README)/.test(f) ? [] : [path];
+  });
+}
 
 /** One packet as the decoder saw it, copied out of the reused PacketInfo. */
 export interface DecodedPacket {

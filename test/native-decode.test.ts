@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSyntheticCapture } from '../bench/synthetic-capture.js';
@@ -12,16 +12,7 @@ import { IdentityAhead } from '../src/replay/identity-ahead.js';
 import { NativeRingDecoder } from '../src/replay/native-decode.js';
 import { readCapture, type CaptureReport } from '../src/replay/read-capture.js';
 import type { IdentityMatcherData } from '../src/identity/identity-matcher.js';
-import { CORPUS, FIXTURES } from './helpers.js';
-
-/** Every capture file under `dir`, recursively. */
-function capturesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => {
-    const path = join(dir, f);
-    if (statSync(path).isDirectory()) return capturesUnder(path);
-    return /(MANIFEST|README)/.test(f) ? [] : [path];
-  });
-}
+import { CORPUS, FIXTURES, capturesUnder } from './helpers.js';
 
 interface Decoded {
   ring: Uint8Array;

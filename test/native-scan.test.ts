@@ -13,7 +13,7 @@ import { NativeRowsScan, nativeScanLoaded, nativeScanProblem } from '../src/stor
 import { CREATE_HOT_TABLE, HOT_TABLE, SESSIONS_VIEW, SessionRowsScan } from '../src/store/session-chunk.js';
 import { SessionStore } from '../src/store/session-store.js';
 import { loadAddon } from '../src/native-addon.js';
-import { FIXTURES } from './helpers.js';
+import { CORPUS, FIXTURES, capturesUnder } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'netlog-native-scan-'));
 
@@ -92,6 +92,38 @@ describe('the native scan (native/netlog_store.cc)', () => {
       instance.closeSync();
     }
   });
+
+  it('every capture of the shared corpus: the stores of the two scans hold the same rows', async () => {
+    const files = capturesUnder(CORPUS);
+    expect(files.length).toBeGreaterThan(1500);
+    const native = await SessionStore.open(join(tmp, 'corpus-native.duckdb'), { bulk: true });
+    const js = await SessionStore.open(join(tmp, 'corpus-js.duckdb'), { bulk: true, javascriptScan: true });
+    let sessions = 0;
+    for (const file of files) {
+      await replay([file], {
+        onSessions: (b) => {
+          sessions += b.length;
+          native.appendBatch(b);
+          js.appendBatch(b);
+        },
+      });
+    }
+    await native.close();
+    await js.close();
+    expect(sessions).toBeGreaterThan(3000);
+    expect([native.written, js.written, native.writeFailures, js.writeFailures]).toEqual([sessions, sessions, 0, 0]);
+    const instance = await duckdbApi.DuckDBInstance.create(':memory:');
+    const c = await instance.connect();
+    try {
+      await c.run(`ATTACH '${join(tmp, 'corpus-native.duckdb')}' AS n (READ_ONLY); ATTACH '${join(tmp, 'corpus-js.duckdb')}' AS j (READ_ONLY)`);
+      const one = async (sql: string) => (await c.runAndReadAll(sql)).getRows()[0]![0];
+      expect(await one('SELECT count(*) FROM (FROM n.sessions_hot EXCEPT ALL FROM j.sessions_hot)')).toBe(0n);
+      expect(await one('SELECT count(*) FROM (FROM j.sessions_hot EXCEPT ALL FROM n.sessions_hot)')).toBe(0n);
+    } finally {
+      c.closeSync();
+      instance.closeSync();
+    }
+  }, 60_000);
 
   it('refuses a load that would have DuckDB read past an array, and the scan stays usable', async () => {
     const addon = loadAddon<{ load: (...args: unknown[]) => void }>('netlog_store')!;
