@@ -3,7 +3,6 @@ import { historyLetter } from '../flow/conn-state.js';
 import { BATCH_ROWS, HISTORY_CODES, ROW_IPV6, ROW_TEXT, STILL_OPEN, type SessionBatch } from '../flow/session-batch.js';
 import { CONN_STATES, END_REASONS, PROTOCOLS } from '../flow/session-record.js';
 import { loadAddon } from '../native-addon.js';
-import { duckdbBindings } from './duckdb.js';
 import type { RowsScan } from './session-chunk.js';
 
 /** native/netlog_store.cc. */
@@ -80,14 +79,15 @@ export class NativeRowsScan implements RowsScan {
   private slots = new Int32Array(1024);
   private readonly slotOf = new Map<string, number>();
 
-  constructor(connection: DuckDBConnection, addon: NativeStore) {
-    this.addon = addon;
+  /** `connection`'s DuckDB is loaded by then (the connection exists), which the addon looks for. */
+  constructor(
+    connection: DuckDBConnection,
+    private readonly addon: NativeStore,
+  ) {
     // node-api's connection holds the bindings' external, which the addon checks by type tag.
     const external = (connection as unknown as { connection: unknown }).connection;
     this.handle = addon.register(external, this.functionName, NATIVE_SCAN_COLUMNS, [[...PROTOCOLS], [...CONN_STATES], [...END_REASONS]], HISTORY_LETTERS);
   }
-
-  private readonly addon: NativeStore;
 
   /**
    * The native scan on `connection`, or null where the addon is not built or cannot register
@@ -194,6 +194,3 @@ export class NativeRowsScan implements RowsScan {
     return slot;
   }
 }
-
-/** @duckdb/node-bindings, loaded first: the addon finds the libduckdb.so it loaded. */
-void duckdbBindings;
