@@ -176,7 +176,8 @@ if (mode === 'floor') {
   appendStaged(staging);
   staging.closeSync();
 }
-// The scan as the store has it: its load() codes the write's histories (session-chunk.ts), timed.
+// The scan as the store has it, its load() timed: the native one slots the write's text (native-scan.ts), the
+// JavaScript one codes its histories (session-chunk.ts).
 const scan = mode === 'native' ? NativeRowsScan.on(c) : mode === 'scan' || mode === 'scan-text' ? new SessionRowsScan(c) : null;
 if (mode === 'native' && scan === null) throw new Error('the native scan is not built (npm ci builds native/)');
 const start = process.hrtime.bigint();

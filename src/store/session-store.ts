@@ -134,10 +134,6 @@ export class SessionStore {
   private retryMs = RETRY_MIN_MS;
   /** Sessions committed so far by this store. */
   written = 0;
-  /** Does this store write through the native scan? */
-  get nativeScan(): boolean {
-    return this.scan instanceof NativeRowsScan;
-  }
   /** Write attempts that failed (each is retried; the sessions wait in memory). */
   writeFailures = 0;
   /** Sessions lost because writes failed for so long that the memory bound was reached. */
@@ -145,6 +141,11 @@ export class SessionStore {
   /** The last write error while writes fail; null when they work. */
   writeError: string | null = null;
   readonly dataDir: string;
+
+  /** Does this store write through the native scan (native-scan.ts)? */
+  get nativeScan(): boolean {
+    return this.scan instanceof NativeRowsScan;
+  }
 
   private constructor(
     readonly path: string,
